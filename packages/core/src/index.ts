@@ -1,0 +1,43 @@
+// The public API of @aio-connector/core: a curated list, grouped by layer.
+
+// errors, logging, retry
+export {
+  AioError,
+  ConfigError,
+  ProtocolError,
+  abortError,
+  errorCodes,
+  isAioError,
+} from './errors.ts';
+export type {
+  AioErrorCode,
+  AioErrorOptions,
+  ProtocolErrorInfo,
+  ProtocolErrorKind,
+} from './errors.ts';
+export { createJsonLogger, logLevels, redact, redactUrl, silentLogger } from './logger.ts';
+export type { LogFn, LogLevel, Logger } from './logger.ts';
+export {
+  computeBackoff,
+  defaultRetryOptions,
+  isRetryable,
+  retry,
+  retryAfterOf,
+  sleep,
+  throwIfAborted,
+} from './retry.ts';
+export type { FailedAttempt, RetryOptions } from './retry.ts';
+
+// mqtt
+export type {
+  ConnectionEvent,
+  IncomingMessage,
+  MessageHandler,
+  MqttClient,
+  OutgoingMessage,
+  PublishProperties,
+  PublishResult,
+  QoS,
+  SubscribeResult,
+  UserProperty,
+} from './mqtt/mqtt-client.ts';
