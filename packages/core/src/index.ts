@@ -29,6 +29,7 @@ export {
 export type { FailedAttempt, RetryOptions } from './retry.ts';
 
 // mqtt
+export type { MqttConnectionSettings } from './mqtt/mqtt-connection-settings.ts';
 export type {
   ConnectionEvent,
   IncomingMessage,
