@@ -42,3 +42,13 @@ export type {
   SubscribeResult,
   UserProperty,
 } from './mqtt/mqtt-client.ts';
+
+// protocol
+export {
+  HybridLogicalClock,
+  compareHlc,
+  defaultMaxClockDriftInMs,
+  encodeHlc,
+  parseHlc,
+} from './protocol/hlc.ts';
+export type { HlcTimestamp, HybridLogicalClockOptions } from './protocol/hlc.ts';
