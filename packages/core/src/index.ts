@@ -27,6 +27,7 @@ export {
   throwIfAborted,
 } from './retry.ts';
 export type { FailedAttempt, RetryOptions } from './retry.ts';
+export { parseConfigurationObject, parseLenientJson, stripLenientJson } from './lenient-json.ts';
 
 // mqtt
 export type { MqttConnectionSettings } from './mqtt/mqtt-connection-settings.ts';
