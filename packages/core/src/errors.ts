@@ -29,6 +29,8 @@ export const errorCodes = {
   ERR_AIO_ABORTED: 'The operation was aborted through its AbortSignal.',
   ERR_AIO_CLOSED: 'The component was stopped or destroyed before the operation completed.',
   ERR_AIO_TIMEOUT: 'The operation did not complete in the time allowed.',
+  ERR_AIO_QUEUE_OVERFLOW:
+    'The forwarding queue was full and a message was dropped under the overflow policy.',
   ERR_AIO_RETRIES_EXHAUSTED: 'A retried operation failed on every attempt allowed.',
   ERR_AIO_MQTT_CONNECT: 'The MQTT broker refused or dropped the connection attempt.',
   ERR_AIO_MQTT_SESSION_LOST: 'The broker reported that the persistent MQTT session was lost.',

@@ -27,6 +27,13 @@ export {
   throwIfAborted,
 } from './retry.ts';
 export type { FailedAttempt, RetryOptions } from './retry.ts';
+export { createTelemetry, instrumentationScope, metricNames, noopTelemetry } from './telemetry.ts';
+export type {
+  Telemetry,
+  TelemetryAttributes,
+  TelemetryOptions,
+  TelemetrySpan,
+} from './telemetry.ts';
 export { parseConfigurationObject, parseLenientJson, stripLenientJson } from './lenient-json.ts';
 
 // mqtt
