@@ -31,6 +31,8 @@ export const errorCodes = {
   ERR_AIO_TIMEOUT: 'The operation did not complete in the time allowed.',
   ERR_AIO_QUEUE_OVERFLOW:
     'The forwarding queue was full and a message was dropped under the overflow policy.',
+  ERR_AIO_PAYLOAD_TOO_LARGE:
+    'A message is larger than its destination accepts (the broker maximum packet size).',
   ERR_AIO_RETRIES_EXHAUSTED: 'A retried operation failed on every attempt allowed.',
   ERR_AIO_MQTT_CONNECT: 'The MQTT broker refused or dropped the connection attempt.',
   ERR_AIO_MQTT_SESSION_LOST: 'The broker reported that the persistent MQTT session was lost.',
@@ -55,6 +57,9 @@ export const errorCodes = {
   ERR_AIO_HLC_CLOCK_DRIFT:
     'A hybrid logical clock timestamp is further from the wall clock than the maximum drift allows.',
   ERR_AIO_HLC_OVERFLOW: 'The hybrid logical clock counter reached its maximum value.',
+  ERR_AIO_STATE_STORE_PARSE:
+    'A state store payload (RESP3) is malformed, truncated or not the expected response.',
+  ERR_AIO_STATE_STORE_SERVICE: 'The state store service answered a request with an error.',
 } as const;
 
 /** A stable error code of the SDK. */
