@@ -33,6 +33,9 @@ export const errorCodes = {
     'The forwarding queue was full and a message was dropped under the overflow policy.',
   ERR_AIO_PAYLOAD_TOO_LARGE:
     'A message is larger than its destination accepts (the broker maximum packet size).',
+  ERR_AIO_SCHEMA_INVALID: 'An explicit message schema is not a valid JSON Schema.',
+  ERR_AIO_SCHEMA_MISMATCH: 'A payload does not match the message schema of its dataset or event.',
+  ERR_AIO_SCHEMA_REGISTRATION: 'Registering a message schema with the schema registry failed.',
   ERR_AIO_RETRIES_EXHAUSTED: 'A retried operation failed on every attempt allowed.',
   ERR_AIO_MQTT_CONNECT: 'The MQTT broker refused or dropped the connection attempt.',
   ERR_AIO_MQTT_SESSION_LOST: 'The broker reported that the persistent MQTT session was lost.',
