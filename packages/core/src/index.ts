@@ -51,6 +51,53 @@ export type {
   UserProperty,
 } from './mqtt/mqtt-client.ts';
 
+// runtime
+export { ConnectorSettings, connectorEnvironmentVariables } from './runtime/connector-settings.ts';
+export type {
+  ConnectorEnvironment,
+  ConnectorSettingsOptions,
+} from './runtime/connector-settings.ts';
+export {
+  AnonymousCredentials,
+  CertificateCredentials,
+  EndpointCredentialsReader,
+  UsernamePasswordCredentials,
+} from './runtime/endpoint-credentials.ts';
+export type {
+  CertificateInit,
+  EndpointAuthenticationInput,
+  EndpointAuthenticationMethod,
+  EndpointCredentials,
+  EndpointCredentialsReaderOptions,
+  EndpointCredentialsRequest,
+  EndpointTrustSettingsInput,
+  TrustListInit,
+  UsernamePasswordInit,
+} from './runtime/endpoint-credentials.ts';
+export { defaultMountReadAttempts, defaultMountReadIntervalInMs } from './runtime/mount-files.ts';
+export type { MountReadOptions } from './runtime/mount-files.ts';
+export { parseBrokerHost, parseMqttConnectionConfiguration } from './runtime/mqtt-configuration.ts';
+export type {
+  AioMetadata,
+  ConnectorDiagnostics,
+  MqttConnectionConfiguration,
+} from './runtime/mqtt-configuration.ts';
+export {
+  defaultReadinessFile,
+  markNotReady,
+  markReady,
+  readinessFileEnvironmentVariable,
+  readinessFilePath,
+  readinessProbeArgument,
+  readinessProbeMain,
+  runReadinessProbe,
+} from './runtime/readiness.ts';
+export type {
+  MarkReadinessOptions,
+  ReadinessOptions,
+  ReadinessProbeOptions,
+} from './runtime/readiness.ts';
+
 // protocol
 export {
   HybridLogicalClock,
