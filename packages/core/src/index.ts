@@ -107,3 +107,118 @@ export {
   parseHlc,
 } from './protocol/hlc.ts';
 export type { HlcTimestamp, HybridLogicalClockOptions } from './protocol/hlc.ts';
+// services: adr
+export {
+  akriServiceErrorCodes,
+  authenticationMethods,
+  datasetTargets,
+  eventStreamTargets,
+  healthStatuses,
+  managementActionTypes,
+  notificationPreferences,
+  destinationQosValues,
+  destinationRetainValues,
+} from './services/adr/models.ts';
+export type {
+  AdrConfigError,
+  AdrConfigErrorDetail,
+  AkriServiceError,
+  AkriServiceErrorCode,
+  Asset,
+  AssetDataPoint,
+  AssetDataset,
+  AssetDeviceRef,
+  AssetEvent,
+  AssetEventGroup,
+  AssetManagementAction,
+  AssetManagementGroup,
+  AssetStatus,
+  AssetStream,
+  InboundEndpointAuthentication,
+  AuthenticationMethod,
+  ConfigStatus,
+  DatasetDestination,
+  DatasetEventStreamStatus,
+  DatasetTarget,
+  DestinationConfiguration,
+  Device,
+  DeviceEndpointStatus,
+  DeviceEndpoints,
+  DeviceStatus,
+  EventGroupStatus,
+  EventStreamDestination,
+  EventStreamTarget,
+  HealthStatus,
+  InboundEndpoint,
+  ManagementActionStatus,
+  ManagementActionType,
+  ManagementGroupStatus,
+  MessageSchemaReference,
+  NotificationPreference,
+  OutboundEndpoint,
+  OutboundEndpoints,
+  DestinationQos,
+  DestinationRetain,
+  RuntimeHealth,
+  InboundEndpointTrustSettings,
+  UsernamePasswordSecretNames,
+  X509SecretNames,
+} from './services/adr/models.ts';
+export {
+  configurationOf,
+  parseAsset,
+  parseAssetStatus,
+  parseDevice,
+  parseDeviceStatus,
+  parseRuntimeHealth,
+  validateAsset,
+  validateDevice,
+} from './services/adr/validate.ts';
+export type {
+  AdrIssueScope,
+  AdrValidationIssue,
+  AssetConfigurationField,
+  AssetValidation,
+  AssetValidationOptions,
+  ConfigurableElement,
+  ConfigurationOfOptions,
+  DeviceValidation,
+  DeviceValidationOptions,
+  UnknownFieldPolicy,
+} from './services/adr/validate.ts';
+export {
+  destinationTokenNames,
+  resolveDestinationKey,
+  resolveDestinationTopic,
+} from './services/adr/destinations.ts';
+export type {
+  DestinationTokenName,
+  DestinationTokens,
+  ResolveDestinationOptions,
+} from './services/adr/destinations.ts';
+export {
+  clearEventGroupStatus,
+  compareHealth,
+  pruneAssetStatus,
+  setConfigStatus,
+  setDatasetStatus,
+  setDeviceEndpointStatus,
+  setEventStatus,
+  setManagementActionStatus,
+  setStreamStatus,
+  statusEquals,
+  toAdrConfigError,
+} from './services/adr/status.ts';
+export type {
+  ConfigStatusUpdate,
+  DeviceEndpointStatusUpdate,
+  HealthDecision,
+  ManagementActionStatusUpdate,
+  OperationStatusUpdate,
+} from './services/adr/status.ts';
+export { AdrMountMonitor } from './services/adr/mount-monitor.ts';
+export type {
+  AdrMountEntry,
+  AdrMountEvent,
+  AdrMountMonitorOptions,
+} from './services/adr/mount-monitor.ts';

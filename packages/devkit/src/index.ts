@@ -1,0 +1,11 @@
+// resources: Device and Asset custom resources
+export { loadResources } from './resources/load-resources.ts';
+export type {
+  LoadResourcesOptions,
+  LoadedAsset,
+  LoadedDevice,
+  LoadedResources,
+  ResourceLocation,
+  ResourceProblem,
+  ResourceWarning,
+} from './resources/load-resources.ts';
