@@ -1,3 +1,5 @@
+// The public API of @aio-connector/devkit: a curated list.
+
 // resources: Device and Asset custom resources
 export { loadResources } from './resources/load-resources.ts';
 export type {

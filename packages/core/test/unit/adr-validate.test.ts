@@ -81,7 +81,7 @@ describe('validateAsset / parseAsset', () => {
     ) as unknown;
     const asset = parseAsset(json, { assetName: 'a' });
     expect(Object.getPrototypeOf(asset)).toBe(Object.prototype);
-    expect((asset as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect((asset as unknown as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(asset.attributes).toEqual({ a: 'b' });
   });
 
