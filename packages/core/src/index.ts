@@ -107,6 +107,45 @@ export {
   parseHlc,
 } from './protocol/hlc.ts';
 export type { HlcTimestamp, HybridLogicalClockOptions } from './protocol/hlc.ts';
+// services: state store
+export {
+  decodeResp3,
+  encodeDelRequest,
+  encodeDeleteNotification,
+  encodeGetRequest,
+  encodeKeyNotifyRequest,
+  encodeResp3,
+  encodeSetNotification,
+  encodeSetRequest,
+  encodeVdelRequest,
+  parseDelResponse,
+  parseGetResponse,
+  parseKeyNotifyResponse,
+  parseNotification,
+  parseRequest,
+  parseSetResponse,
+  parseVdelResponse,
+} from './services/state-store/resp3.ts';
+export type {
+  Resp3DecodeOptions,
+  Resp3DecodeStats,
+  Resp3Value,
+  StateStoreBytes,
+  StateStoreKeyNotifyRequestOptions,
+  StateStoreNotificationPayload,
+  StateStoreRequestPayload,
+  StateStoreSetCondition,
+  StateStoreSetRequestOptions,
+  StateStoreSetResult,
+  StateStoreVdelResult,
+} from './services/state-store/resp3.ts';
+export {
+  StateStoreServiceError,
+  stateStoreServiceErrorKindOf,
+  stateStoreServiceErrorMessages,
+} from './services/state-store/state-store-errors.ts';
+export type { StateStoreServiceErrorKind } from './services/state-store/state-store-errors.ts';
+
 // services: adr
 export {
   akriServiceErrorCodes,

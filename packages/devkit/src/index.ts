@@ -11,3 +11,12 @@ export type {
   ResourceProblem,
   ResourceWarning,
 } from './resources/load-resources.ts';
+// emulators: state store engine
+export { StateStoreEngine } from './emulators/state-store-engine.ts';
+export type {
+  StateStoreEngineEntry,
+  StateStoreEngineNotification,
+  StateStoreEngineOptions,
+  StateStoreEngineRequest,
+  StateStoreEngineResponse,
+} from './emulators/state-store-engine.ts';
