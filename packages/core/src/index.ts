@@ -50,6 +50,13 @@ export type {
   SubscribeResult,
   UserProperty,
 } from './mqtt/mqtt-client.ts';
+export { MqttSession } from './mqtt/mqtt-session.ts';
+export type {
+  MqttReconnectOptions,
+  MqttSessionCloseOptions,
+  MqttSessionOptions,
+  MqttSessionState,
+} from './mqtt/mqtt-session.ts';
 
 // runtime
 export { ConnectorSettings, connectorEnvironmentVariables } from './runtime/connector-settings.ts';
