@@ -20,3 +20,11 @@ export type {
   StateStoreEngineRequest,
   StateStoreEngineResponse,
 } from './emulators/state-store-engine.ts';
+// sandbox: Akri mount
+export { writeAkriMount } from './sandbox/akri-mount.ts';
+export type {
+  AkriMount,
+  AkriMountBroker,
+  AkriMountEndpoint,
+  AkriMountOptions,
+} from './sandbox/akri-mount.ts';
