@@ -112,8 +112,76 @@ export {
   defaultMaxClockDriftInMs,
   encodeHlc,
   parseHlc,
+  sharedHybridLogicalClock,
 } from './protocol/hlc.ts';
 export type { HlcTimestamp, HybridLogicalClockOptions } from './protocol/hlc.ts';
+export {
+  getUserProperty,
+  isSupportedProtocolVersion,
+  parseProtocolVersion,
+  protocolVersion,
+  reservedProperties,
+  supportedMajorProtocolVersions,
+  userDataOf,
+} from './protocol/user-properties.ts';
+export type { ProtocolVersion } from './protocol/user-properties.ts';
+export {
+  TopicPattern,
+  isValidTopic,
+  isValidTopicNamespace,
+  isValidTopicPattern,
+} from './protocol/topic-pattern.ts';
+export type { TopicPatternOptions, TopicTokens } from './protocol/topic-pattern.ts';
+export {
+  createJsonSerializer,
+  rawSerializer,
+  unsupportedContentType,
+} from './protocol/serializers.ts';
+export type {
+  JsonSerializerOptions,
+  PayloadSerializer,
+  SerializedPayload,
+} from './protocol/serializers.ts';
+export {
+  cloudEventAttributeNames,
+  cloudEventToUserProperties,
+  formatCloudEventTime,
+  isCloudEventContentType,
+  isRfc3339,
+  isUriReference,
+  parseCloudEvent,
+} from './protocol/cloud-event.ts';
+export type { CloudEvent, CloudEventContext, CloudEventInit } from './protocol/cloud-event.ts';
+export {
+  commandStatus,
+  formatIsoDuration,
+  parseIsoDuration,
+  parseMajorVersions,
+  remoteCommandError,
+} from './protocol/command-status.ts';
+export type { CommandStatus } from './protocol/command-status.ts';
+export { TelemetrySender } from './protocol/telemetry-sender.ts';
+export type { TelemetrySendOptions, TelemetrySenderOptions } from './protocol/telemetry-sender.ts';
+export { TelemetryReceiver } from './protocol/telemetry-receiver.ts';
+export type {
+  TelemetryHandler,
+  TelemetryMessage,
+  TelemetryReceiverOptions,
+} from './protocol/telemetry-receiver.ts';
+export { CommandInvoker } from './protocol/command-invoker.ts';
+export type {
+  CommandInvokerOptions,
+  CommandResponse,
+  InvokeOptions,
+} from './protocol/command-invoker.ts';
+export { CommandExecutor } from './protocol/command-executor.ts';
+export type {
+  CommandExecutorOptions,
+  CommandHandler,
+  CommandRequest,
+  CommandResponseInit,
+} from './protocol/command-executor.ts';
+
 // services: state store
 export {
   decodeResp3,

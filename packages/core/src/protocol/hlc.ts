@@ -175,3 +175,21 @@ export class HybridLogicalClock {
       );
   }
 }
+
+let sharedClock: HybridLogicalClock | undefined;
+
+/**
+ * The application's shared hybrid logical clock, created on first use. Protocol components use it
+ * when no `hlc` option is given, so that every message of the process is stamped from one clock.
+ *
+ * @example
+ * ```ts
+ * import { sharedHybridLogicalClock } from '@aio-connector/core';
+ * const clock = sharedHybridLogicalClock();
+ * console.log(clock.updateNow());
+ * ```
+ */
+export function sharedHybridLogicalClock(): HybridLogicalClock {
+  sharedClock ??= new HybridLogicalClock();
+  return sharedClock;
+}
