@@ -20,6 +20,39 @@ export type {
   StateStoreEngineRequest,
   StateStoreEngineResponse,
 } from './emulators/state-store-engine.ts';
+// sample servers
+export { ThermostatSimulator } from './sample-servers/thermostat-simulator.ts';
+export type {
+  ThermostatPower,
+  ThermostatReading,
+  ThermostatSimulatorOptions,
+  ThermostatStatus,
+} from './sample-servers/thermostat-simulator.ts';
+export type {
+  SamplePem,
+  SampleServerAuth,
+  SampleServerCommonOptions,
+  SampleServerRequest,
+  SampleServerTls,
+} from './sample-servers/sample-http.ts';
+export { startThermostatServer } from './sample-servers/thermostat-server.ts';
+export type {
+  SampleHttpFault,
+  SampleHttpFaults,
+  ThermostatServer,
+  ThermostatServerOptions,
+} from './sample-servers/thermostat-server.ts';
+export { startThermostatEventServer } from './sample-servers/thermostat-event-server.ts';
+export type {
+  SampleDropMode,
+  SampleStreamEvent,
+  SampleStreamEventInput,
+  SampleStreamFault,
+  SampleStreamFaults,
+  ThermostatEventServer,
+  ThermostatEventServerOptions,
+} from './sample-servers/thermostat-event-server.ts';
+
 // sandbox: Akri mount
 export { writeAkriMount } from './sandbox/akri-mount.ts';
 export type {
