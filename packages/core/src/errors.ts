@@ -36,6 +36,7 @@ export const errorCodes = {
   ERR_AIO_SCHEMA_INVALID: 'An explicit message schema is not a valid JSON Schema.',
   ERR_AIO_SCHEMA_MISMATCH: 'A payload does not match the message schema of its dataset or event.',
   ERR_AIO_SCHEMA_REGISTRATION: 'Registering a message schema with the schema registry failed.',
+  ERR_AIO_SCHEMA_REGISTRY: 'The schema registry answered a request with an error.',
   ERR_AIO_RETRIES_EXHAUSTED: 'A retried operation failed on every attempt allowed.',
   ERR_AIO_MQTT_CONNECT: 'The MQTT broker refused or dropped the connection attempt.',
   ERR_AIO_MQTT_SESSION_LOST: 'The broker reported that the persistent MQTT session was lost.',
@@ -63,6 +64,17 @@ export const errorCodes = {
   ERR_AIO_STATE_STORE_PARSE:
     'A state store payload (RESP3) is malformed, truncated or not the expected response.',
   ERR_AIO_STATE_STORE_SERVICE: 'The state store service answered a request with an error.',
+  ERR_AIO_ADR_SERVICE: 'The Azure Device Registry service answered a request with an error.',
+  ERR_AIO_HTTP_STATUS: 'An HTTP server answered with a status that is not a success.',
+  ERR_AIO_HTTP_NETWORK:
+    'An HTTP connection failed: refused, reset, closed early, or the answer was not valid HTTP.',
+  ERR_AIO_HTTP_TIMEOUT: 'An HTTP connection, response headers or response body took too long.',
+  ERR_AIO_HTTP_BODY_TOO_LARGE: 'An HTTP response body is larger than the size allowed.',
+  ERR_AIO_HTTP_TLS:
+    'A TLS connection failed: server certificate not trusted or client certificate refused.',
+  ERR_AIO_HTTP_CONTENT_TYPE: 'An HTTP response has a content type other than the one expected.',
+  ERR_AIO_HTTP_REDIRECT:
+    'An HTTP server redirected to another origin, or redirected more often than allowed.',
 } as const;
 
 /** A stable error code of the SDK. */

@@ -105,6 +105,31 @@ export type {
   ReadinessProbeOptions,
 } from './runtime/readiness.ts';
 
+// http
+export {
+  HttpEndpointClient,
+  defaultHttpEndpointClientOptions,
+} from './http/http-endpoint-client.ts';
+export type {
+  HttpConditional,
+  HttpEndpointClientOptions,
+  HttpRequestOptions,
+  HttpResponse,
+  HttpStream,
+  HttpStreamOptions,
+} from './http/http-endpoint-client.ts';
+export { HttpError, classifyHttpStatus, isHttpError, parseRetryAfter } from './http/http-error.ts';
+export type {
+  HttpErrorCode,
+  HttpErrorOptions,
+  HttpStatusClassification,
+  HttpStatusKind,
+} from './http/http-error.ts';
+export { parseContentType } from './http/http-headers.ts';
+export type { ParsedContentType } from './http/http-headers.ts';
+export { displayUrl, parseHttpAddress, resolveHttpDataSource } from './http/http-url.ts';
+export type { HttpLocationOptions } from './http/http-url.ts';
+
 // protocol
 export {
   HybridLogicalClock,
