@@ -61,3 +61,18 @@ export type {
   AkriMountEndpoint,
   AkriMountOptions,
 } from './sandbox/akri-mount.ts';
+// validate: connector metadata
+export {
+  connectorMetadataSchemaUrl,
+  formatMetadataProblem,
+  validateConnectorMetadata,
+  validateConnectorMetadataFile,
+} from './validate/validate-connector-metadata.ts';
+export type {
+  ConnectorMetadataFileValidation,
+  ConnectorMetadataValidation,
+  MetadataProblem,
+  MetadataProblemRule,
+  ValidateConnectorMetadataFileOptions,
+  ValidateConnectorMetadataOptions,
+} from './validate/validate-connector-metadata.ts';
