@@ -4,7 +4,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { ProtocolError } from '../errors.ts';
+import { ProtocolError, type ProtocolErrorInfo } from '../errors.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import type {
   IncomingMessage,
@@ -136,6 +136,35 @@ interface Pending {
   readonly responseTopic: string;
   readonly resolve: (response: CommandResponse<unknown>) => void;
   readonly reject: (error: Error) => void;
+}
+
+/**
+ * The error naming the command. Errors raised by shared code (the `__ts` parser, serializers) do
+ * not know which command they concern; the invoker adds it before handing them to the caller.
+ */
+function withCommandName(error: ProtocolError, commandName: string): ProtocolError {
+  if (error.commandName !== undefined) return error;
+  const facts = Object.fromEntries(
+    Object.entries({
+      cause: error.cause,
+      retryable: error.retryable,
+      retryAfterInMs: error.retryAfterInMs,
+      details: error.details,
+      isShallow: error.isShallow,
+      isRemote: error.isRemote,
+      headerName: error.headerName,
+      headerValue: error.headerValue,
+      propertyName: error.propertyName,
+      propertyValue: error.propertyValue,
+      timeoutName: error.timeoutName,
+      timeoutInMs: error.timeoutInMs,
+      statusCode: error.statusCode,
+      isApplicationError: error.isApplicationError,
+      protocolVersion: error.protocolVersion,
+      supportedMajorProtocolVersions: error.supportedMajorProtocolVersions,
+    }).filter(([, value]) => value !== undefined),
+  ) as ProtocolErrorInfo;
+  return new ProtocolError(error.kind, error.message, { ...facts, commandName });
 }
 
 function optionalPattern(value: unknown, name: string, commandName: string): string | undefined {
@@ -452,7 +481,7 @@ export class CommandInvoker<TReq = unknown, TResp = unknown> {
     } catch (error) {
       pending.reject(
         isProtocolError(error)
-          ? error
+          ? withCommandName(error, this.commandName)
           : new ProtocolError('unknown error', 'the response could not be processed', {
               cause: error,
               commandName: this.commandName,
