@@ -245,6 +245,62 @@ export {
   stateStoreServiceErrorMessages,
 } from './services/state-store/state-store-errors.ts';
 export type { StateStoreServiceErrorKind } from './services/state-store/state-store-errors.ts';
+export {
+  StateStoreClient,
+  stateStoreNotificationTopic,
+  stateStoreTopics,
+} from './services/state-store/state-store-client.ts';
+export type {
+  StateStoreClientOptions,
+  StateStoreDeleteOptions,
+  StateStoreGetResponse,
+  StateStoreKeyNotification,
+  StateStoreNotificationListener,
+  StateStoreRequestOptions,
+  StateStoreSetOptions,
+  StateStoreSetResponse,
+} from './services/state-store/state-store-client.ts';
+
+// services: leader election
+export { LeasedLock, defaultLeaseRetryOptions } from './services/leader-election/leased-lock.ts';
+export type {
+  LeaseAcquireOptions,
+  LeaseAcquireResult,
+  LeaseStore,
+  LeasedLockChange,
+  LeasedLockListener,
+  LeasedLockOptions,
+} from './services/leader-election/leased-lock.ts';
+export { LeaderElectionClient } from './services/leader-election/leader-election-client.ts';
+export type {
+  LeaderElectionClientOptions,
+  LeadershipChange,
+  LeadershipChangeListener,
+} from './services/leader-election/leader-election-client.ts';
+
+// services: schema registry
+export {
+  SchemaRegistryClient,
+  SchemaRegistryError,
+  schemaRegistryErrorCodes,
+  schemaRegistryFormats,
+  schemaRegistryTarget,
+  schemaRegistryTopics,
+} from './services/schema-registry/schema-registry-client.ts';
+export type {
+  RegisteredSchemaReference,
+  Schema,
+  SchemaGetRequest,
+  SchemaPutRequest,
+  SchemaRegistration,
+  SchemaRegistrationTarget,
+  SchemaRegistryClientOptions,
+  SchemaRegistryErrorDetails,
+  SchemaRegistryErrorInit,
+  SchemaRegistryFormat,
+  SchemaRegistryRequestOptions,
+  SchemaRegistrySchemaType,
+} from './services/schema-registry/schema-registry-client.ts';
 
 // services: adr
 export {

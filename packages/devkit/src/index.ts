@@ -20,6 +20,21 @@ export type {
   StateStoreEngineRequest,
   StateStoreEngineResponse,
 } from './emulators/state-store-engine.ts';
+// emulators: state store service
+export { startStateStoreService } from './emulators/state-store-service.ts';
+export type {
+  StateStoreService,
+  StateStoreServiceOptions,
+} from './emulators/state-store-service.ts';
+
+// emulators: schema registry service
+export { schemaNameOf, startSchemaRegistryService } from './emulators/schema-registry-service.ts';
+export type {
+  SchemaRegistryService,
+  SchemaRegistryServiceOptions,
+  SchemaRegistryServiceRequest,
+} from './emulators/schema-registry-service.ts';
+
 // sample servers
 export { ThermostatSimulator } from './sample-servers/thermostat-simulator.ts';
 export type {
