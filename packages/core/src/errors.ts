@@ -75,6 +75,17 @@ export const errorCodes = {
   ERR_AIO_HTTP_CONTENT_TYPE: 'An HTTP response has a content type other than the one expected.',
   ERR_AIO_HTTP_REDIRECT:
     'An HTTP server redirected to another origin, or redirected more often than allowed.',
+  ERR_AIO_SSE_EVENT_TOO_LARGE:
+    'A Server-Sent Events message is larger than the size allowed; it was skipped.',
+  ERR_AIO_SSE_BUFFER_OVERFLOW:
+    'A Server-Sent Events stream sent more bytes without a line break than allowed; it was closed.',
+  ERR_AIO_SSE_IDLE_TIMEOUT:
+    'A Server-Sent Events stream sent nothing, not even a comment, for longer than allowed.',
+  ERR_AIO_SSE_STREAM_ENDED: 'The server ended a Server-Sent Events stream.',
+  ERR_AIO_SSE_NO_CONTENT:
+    'A Server-Sent Events server answered 204 No Content: it asks clients not to reconnect.',
+  ERR_AIO_HTTP_INVALID_JSON:
+    'An HTTP response declared or expected to be JSON has a body that is not valid JSON.',
 } as const;
 
 /** A stable error code of the SDK. */

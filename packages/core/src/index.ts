@@ -417,3 +417,103 @@ export type {
   AdrMountEvent,
   AdrMountMonitorOptions,
 } from './services/adr/mount-monitor.ts';
+export { AdrClient, adrActionNames } from './services/adr/adr-client.ts';
+export type {
+  AdrActionName,
+  AdrCallOptions,
+  AdrClientOptions,
+  AssetUpdateEvent,
+  DeviceUpdateEvent,
+  StatusUpdateOptions,
+} from './services/adr/adr-client.ts';
+export {
+  AdrServiceError,
+  isAdrServiceError,
+  isAkriServiceErrorCode,
+} from './services/adr/adr-service-error.ts';
+export type { AdrServiceErrorInit } from './services/adr/adr-service-error.ts';
+export { HealthReporter, healthEventNames } from './services/adr/health-reporter.ts';
+export type {
+  AssetHealthComponent,
+  HealthEventName,
+  HealthReporterOptions,
+  RuntimeHealthReport,
+} from './services/adr/health-reporter.ts';
+export type {
+  DiscoveredAsset,
+  DiscoveredAssetDataPoint,
+  DiscoveredAssetDataset,
+  DiscoveredAssetEvent,
+  DiscoveredAssetEventGroup,
+  DiscoveredAssetManagementAction,
+  DiscoveredAssetManagementGroup,
+  DiscoveredAssetStream,
+  DiscoveredDevice,
+  DiscoveredDeviceEndpoints,
+  DiscoveredDeviceInboundEndpoint,
+  DiscoveryResult,
+} from './services/adr/discovery-models.ts';
+
+// connector
+export { ConnectorBase, exitCodes } from './connector/connector-base.ts';
+export type {
+  AssetRunner,
+  AssetRunnerTools,
+  CloudEventMode,
+  ConnectorOptions,
+  ConnectorState,
+  LeaderElectionOptions,
+} from './connector/connector-base.ts';
+export { PollingTelemetryConnector, sample } from './connector/polling-telemetry-connector.ts';
+export type {
+  DatasetSampler,
+  Sample,
+  SampleResult,
+} from './connector/polling-telemetry-connector.ts';
+export { EventDrivenTelemetryConnector } from './connector/event-driven-telemetry-connector.ts';
+export type {
+  AssetContext,
+  DatasetContext,
+  EndpointContext,
+  EventContext,
+  ForwardData,
+  ForwardOptions,
+  HealthReport,
+} from './connector/contexts.ts';
+export {
+  parseDurationInMs,
+  samplingIntervalKeys,
+  samplingIntervalOf,
+} from './connector/configuration.ts';
+export { resolveDestinations } from './connector/destinations.ts';
+export type { DestinationDefaults } from './connector/destinations.ts';
+export { Forwarder, publishPacketSize } from './connector/forwarder.ts';
+export type {
+  Delivery,
+  ForwardRequest,
+  ForwarderOptions,
+  ResolvedDestination,
+  StateStoreWriter,
+} from './connector/forwarder.ts';
+export { BoundedQueue, QueueDropError } from './connector/bounded-queue.ts';
+export type { OverflowPolicy } from './connector/bounded-queue.ts';
+export { SchemaManager } from './connector/schema-manager.ts';
+export type {
+  MessageSchema,
+  SchemaDecision,
+  SchemaFormat,
+  SchemaManagerOptions,
+  SchemaMismatchPolicy,
+  SchemaRegistryTarget,
+} from './connector/schema-manager.ts';
+export { JsonSchemaInferrer, canonicalJson } from './connector/schema-inference.ts';
+export {
+  aioCloudEventProperties,
+  cloudEventSource,
+  cloudEventSubject,
+  cloudEventType,
+  schemaUri,
+} from './connector/aio-cloud-event.ts';
+export type { AioCloudEventInput, SchemaReference } from './connector/aio-cloud-event.ts';
+export { runPeriodically } from './connector/periodic-timer.ts';
+export type { PeriodicOptions, TickInfo } from './connector/periodic-timer.ts';

@@ -91,3 +91,24 @@ export type {
   ValidateConnectorMetadataFileOptions,
   ValidateConnectorMetadataOptions,
 } from './validate/validate-connector-metadata.ts';
+// emulators: adr service
+export {
+  AdrServiceEmulator,
+  adrServiceActions,
+  adrServiceHealthEvents,
+  startAdrService,
+} from './emulators/adr-service.ts';
+export type {
+  AdrDefinitions,
+  AdrServiceAction,
+  AdrServiceErrorCode,
+  AdrServiceFailure,
+  AdrServiceHealthEvent,
+  AdrServiceOptions,
+  AdrServiceRequest,
+  DiscoveredAssetRecord,
+  DiscoveredDeviceRecord,
+  RecordedHealthEntry,
+  RecordedHealthEvent,
+  SentNotification,
+} from './emulators/adr-service.ts';

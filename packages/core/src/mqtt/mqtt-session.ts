@@ -629,6 +629,11 @@ export class MqttSession implements MqttClient, AsyncDisposable {
       else if (packet.cmd === 'disconnect') this.#serverDisconnect = packet;
     });
     client.on('connect', (connack) => {
+      // Nagle's algorithm holds small packets (a PUBACK, an RPC request) for up to 40 ms waiting
+      // for more data; every request/response exchange would pay it twice.
+      (
+        client as unknown as { stream?: { setNoDelay?: (noDelay: boolean) => void } }
+      ).stream?.setNoDelay?.(true);
       this.#onConnected(connack);
     });
     client.on('close', () => {

@@ -1,0 +1,294 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  EventDrivenTelemetryConnector,
+  PollingTelemetryConnector,
+  sample,
+  type Asset,
+  type AssetContext,
+  type DatasetContext,
+  type Device,
+} from '@aio-connector/core';
+import { eventually } from '@aio-connector/testing';
+import { startConnectorSandbox, type ConnectorSandbox } from './support/connector-sandbox.ts';
+
+const device: Device = {
+  uuid: 'dev-uuid',
+  version: 1,
+  endpoints: { inbound: { ep: { address: 'http://127.0.0.1:9', endpointType: 'Contoso.Fake' } } },
+};
+
+/** Samples a counter kept in memory (no network source needed). */
+class MemoryConnector extends PollingTelemetryConnector {
+  readonly counts = new Map<string, number>();
+  protected override async sampleDataset(ds: DatasetContext) {
+    const n = (this.counts.get(ds.name) ?? 0) + 1;
+    this.counts.set(ds.name, n);
+    return sample({ dataset: ds.name, n }, { userProperties: { origin: 'memory' } });
+  }
+}
+
+let sandbox: ConnectorSandbox | undefined;
+const stoppables: { stop(): Promise<void> }[] = [];
+
+afterEach(async () => {
+  for (const s of stoppables.splice(0)) await s.stop();
+  await sandbox?.close();
+  sandbox = undefined;
+});
+
+const fastOptions = {
+  healthIntervalInMs: 60_000,
+  mountMonitor: { debounceInMs: 50, rescanIntervalInMs: 500 },
+};
+
+describe('connector lifecycle', () => {
+  it('keeps healthy datasets flowing when one dataset of the asset is invalid, and writes to the state store', async () => {
+    const asset: Asset = {
+      deviceRef: { deviceName: 'dev', endpointName: 'ep' },
+      version: 2,
+      defaultDatasetsConfiguration: '{ "samplingIntervalInMilliseconds": 100 }',
+      datasets: [
+        { name: 'good', destinations: [{ target: 'Mqtt', configuration: { topic: 'out/good' } }] },
+        {
+          name: 'bad-topic',
+          destinations: [{ target: 'Mqtt', configuration: { topic: 'out/+/wild' } }],
+        },
+        {
+          name: 'bad-interval',
+          datasetConfiguration: '{ "samplingInterval": "often" }',
+          destinations: [{ target: 'Mqtt', configuration: { topic: 'out/x' } }],
+        },
+        {
+          name: 'kept',
+          destinations: [
+            { target: 'BrokerStateStore', configuration: { key: '{assetName}-latest' } },
+          ],
+        },
+      ],
+    };
+    sandbox = await startConnectorSandbox({ devices: { dev: device }, assets: { machine: asset } });
+    const subscriber = await sandbox.subscribe('out/#');
+    const connector = new MemoryConnector({
+      settings: await sandbox.settingsFor('connector-0'),
+      ...fastOptions,
+    });
+    stoppables.push(connector);
+    await connector.start();
+    await subscriber.waitFor(2, { timeoutInMs: 20_000 });
+    expect(new Set(subscriber.messages.map((m) => m.topic))).toEqual(new Set(['out/good']));
+    expect(new Map(subscriber.messages[0]!.userProperties).get('origin')).toBe('memory');
+    await eventually(() => {
+      const status = sandbox!.adr.assetStatus('machine');
+      const byName = new Map(status?.datasets?.map((d) => [d.name, d]));
+      expect(byName.get('good')?.error).toBeUndefined();
+      expect(byName.get('kept')?.error).toBeUndefined();
+      expect(byName.get('bad-topic')?.error?.message).toMatch(
+        /destinations\[0\]\.configuration\.topic/,
+      );
+      expect(byName.get('bad-interval')?.error?.message).toMatch(/samplingInterval/);
+      expect(status?.config?.error).toBeUndefined();
+    });
+    // the state store destination got the latest sample under the resolved key
+    await eventually(() => {
+      const stored = sandbox!.store.engine.inspect(new TextEncoder().encode('machine-latest'));
+      expect(stored).toBeDefined();
+      expect(JSON.parse(new TextDecoder().decode(stored!.value))).toMatchObject({
+        dataset: 'kept',
+      });
+    });
+    expect(connector.counts.has('bad-topic')).toBe(false);
+  });
+
+  it('does not serve a disabled asset, and serves it once it is enabled', async () => {
+    const asset: Asset = {
+      deviceRef: { deviceName: 'dev', endpointName: 'ep' },
+      enabled: false,
+      defaultDatasetsConfiguration: '{ "samplingInterval": 100 }',
+      datasets: [
+        { name: 'd', destinations: [{ target: 'Mqtt', configuration: { topic: 'out/d' } }] },
+      ],
+    };
+    sandbox = await startConnectorSandbox({ devices: { dev: device }, assets: { machine: asset } });
+    const subscriber = await sandbox.subscribe('out/#');
+    const connector = new MemoryConnector({
+      settings: await sandbox.settingsFor('connector-0'),
+      ...fastOptions,
+    });
+    stoppables.push(connector);
+    await connector.start();
+    await eventually(() => {
+      expect(sandbox!.adr.requests.some((r) => r.action === 'getAsset')).toBe(true);
+    });
+    expect(connector.counts.size).toBe(0);
+    await sandbox.adr.setAsset('machine', { ...asset, enabled: true });
+    await subscriber.waitFor(1, { timeoutInMs: 20_000 });
+    expect(connector.counts.get('d')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reports an unusable device endpoint on the device status and serves its assets once fixed', async () => {
+    class RestOnly extends MemoryConnector {
+      protected override validateEndpoint(endpoint: { endpoint: { address: string } }) {
+        if (!endpoint.endpoint.address.startsWith('http'))
+          throw new Error(`address must be http(s), found "${endpoint.endpoint.address}"`);
+      }
+    }
+    const badDevice: Device = {
+      version: 1,
+      endpoints: {
+        inbound: { ep: { address: 'opc.tcp://plc:4840', endpointType: 'Contoso.Fake' } },
+      },
+    };
+    const asset: Asset = {
+      deviceRef: { deviceName: 'dev', endpointName: 'ep' },
+      defaultDatasetsConfiguration: '{ "samplingInterval": 100 }',
+      datasets: [
+        { name: 'd', destinations: [{ target: 'Mqtt', configuration: { topic: 'out/d' } }] },
+      ],
+    };
+    sandbox = await startConnectorSandbox({
+      devices: { dev: badDevice },
+      assets: { machine: asset },
+    });
+    const subscriber = await sandbox.subscribe('out/#');
+    const connector = new RestOnly({
+      settings: await sandbox.settingsFor('connector-0'),
+      ...fastOptions,
+    });
+    stoppables.push(connector);
+    await connector.start();
+    await eventually(() => {
+      expect(
+        sandbox!.adr.deviceStatus('dev', 'ep')?.endpoints?.inbound?.['ep']?.error?.message,
+      ).toBe('address must be http(s), found "opc.tcp://plc:4840"');
+      expect(sandbox!.adr.assetStatus('machine')?.config?.error?.code).toBe(
+        'DeviceEndpointUnavailable',
+      );
+    });
+    expect(connector.counts.size).toBe(0);
+    await sandbox.adr.setDevice('dev', { ...device, version: 2 });
+    await subscriber.waitFor(1, { timeoutInMs: 20_000 });
+    await eventually(() => {
+      expect(
+        sandbox!.adr.deviceStatus('dev', 'ep')?.endpoints?.inbound?.['ep']?.error,
+      ).toBeUndefined();
+      expect(sandbox!.adr.assetStatus('machine')?.config?.error).toBeUndefined();
+    });
+  });
+
+  it('hands leadership over: only the leader samples, and the other one takes over when it dies', async () => {
+    const asset: Asset = {
+      deviceRef: { deviceName: 'dev', endpointName: 'ep' },
+      defaultDatasetsConfiguration: '{ "samplingInterval": 100 }',
+      datasets: [
+        { name: 'd', destinations: [{ target: 'Mqtt', configuration: { topic: 'out/d' } }] },
+      ],
+    };
+    sandbox = await startConnectorSandbox({ devices: { dev: device }, assets: { machine: asset } });
+    const subscriber = await sandbox.subscribe('out/#');
+    const leaderElection = {
+      positionId: 'memory-connector-leader',
+      termInMs: 2_000,
+      renewalInMs: 500,
+    };
+    const a = new MemoryConnector({
+      settings: await sandbox.settingsFor('replica-a'),
+      leaderElection,
+      ...fastOptions,
+    });
+    const b = new MemoryConnector({
+      settings: await sandbox.settingsFor('replica-b'),
+      leaderElection,
+      ...fastOptions,
+    });
+    stoppables.push(b);
+    await a.start();
+    await subscriber.waitFor(2, { timeoutInMs: 20_000 });
+    await b.start();
+    const senders = () =>
+      new Set(subscriber.messages.map((m) => new Map(m.userProperties).get('__srcId')));
+    // b campaigns but does not sample while a leads
+    await subscriber.waitFor(subscriber.messages.length + 5, { timeoutInMs: 20_000 });
+    expect(senders()).toEqual(new Set(['replica-a']));
+    expect(b.counts.size).toBe(0);
+    // a dies without resigning: b takes over within one term
+    a.destroy();
+    const killedAt = performance.now();
+    await eventually(
+      () => {
+        expect(senders().has('replica-b')).toBe(true);
+      },
+      { timeoutInMs: 20_000 },
+    );
+    expect(performance.now() - killedAt).toBeLessThan(2_000 + 5_000);
+  });
+});
+
+describe('EventDrivenTelemetryConnector', () => {
+  it('restarts whileAssetAvailable with backoff when it throws, and reports it as health', async () => {
+    const asset: Asset = {
+      deviceRef: { deviceName: 'dev', endpointName: 'ep' },
+      version: 4,
+      eventGroups: [
+        {
+          name: 'alarms',
+          events: [
+            {
+              name: 'overTemp',
+              dataSource: 'over',
+              destinations: [{ target: 'Mqtt', configuration: { topic: 'alarms/{eventName}' } }],
+            },
+          ],
+        },
+      ],
+    };
+    let calls = 0;
+    class Flaky extends EventDrivenTelemetryConnector {
+      protected override async whileAssetAvailable(
+        ctx: AssetContext,
+        { signal }: { signal: AbortSignal },
+      ) {
+        calls += 1;
+        if (calls <= 2) throw new Error(`socket closed (${calls})`);
+        await ctx.forwardEvent('alarms', 'overTemp', { temperature: 99, call: calls });
+        await new Promise((resolve) => {
+          signal.addEventListener('abort', resolve, { once: true });
+        });
+      }
+    }
+    sandbox = await startConnectorSandbox({ devices: { dev: device }, assets: { machine: asset } });
+    const subscriber = await sandbox.subscribe('alarms/#');
+    const connector = new Flaky({
+      settings: await sandbox.settingsFor('connector-0'),
+      retry: { minDelayInMs: 50, maxDelayInMs: 200 },
+      ...fastOptions,
+    });
+    stoppables.push(connector);
+    await connector.start();
+    await subscriber.waitFor(1, { timeoutInMs: 20_000 });
+    expect(calls).toBe(3);
+    const message = subscriber.messages[0]!;
+    expect(message.topic).toBe('alarms/overTemp');
+    expect(JSON.parse(message.payload.toString('utf8'))).toEqual({ temperature: 99, call: 3 });
+    const props = new Map(message.userProperties);
+    expect(props.get('type')).toBe('Event');
+    expect(props.get('subject')).toBe('machine/alarms/overTemp');
+    expect(props.get('source')).toBe('ms-aio:dev/over');
+    await eventually(() => {
+      const events = sandbox!.adr
+        .health()
+        .flatMap((h) => h.entries)
+        .filter((e) => e.eventName === 'overTemp');
+      expect(
+        events.some(
+          (e) =>
+            e.runtimeHealth.status === 'Unavailable' &&
+            /socket closed/.test(e.runtimeHealth.message ?? ''),
+        ),
+      ).toBe(true);
+      expect(events.at(-1)?.runtimeHealth.status).toBe('Available');
+    });
+    // stop aborts the hook and waits for it
+    await connector.stop();
+    expect(connector.state).toBe('stopped');
+  });
+});
