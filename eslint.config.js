@@ -50,6 +50,14 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.test-d.ts'],
+    rules: {
+      '@typescript-eslint/no-meaningless-void-operator': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+      '@typescript-eslint/no-unused-vars': 'off',
+    },
+  },
+  {
     files: ['packages/*/test/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
