@@ -223,6 +223,86 @@ describe('connector lifecycle', () => {
   });
 });
 
+describe('data that is not valid for its destination', () => {
+  it('reports a payload over the broker maximum packet size on that dataset only', async () => {
+    class Sizes extends PollingTelemetryConnector {
+      protected override async sampleDataset(ds: DatasetContext) {
+        return ds.name === 'huge' ? new Uint8Array(64 * 1024) : { small: true };
+      }
+    }
+    const asset: Asset = {
+      deviceRef: { deviceName: 'dev', endpointName: 'ep' },
+      defaultDatasetsConfiguration: '{ "samplingInterval": 100 }',
+      defaultDatasetsDestinations: [
+        { target: 'Mqtt', configuration: { topic: 'out/{datasetName}' } },
+      ],
+      datasets: [{ name: 'huge' }, { name: 'small' }],
+    };
+    sandbox = await startConnectorSandbox({
+      devices: { dev: device },
+      assets: { machine: asset },
+      maximumPacketSize: 16 * 1024,
+    });
+    const subscriber = await sandbox.subscribe('out/#');
+    const connector = new Sizes({
+      settings: await sandbox.settingsFor('connector-0'),
+      ...fastOptions,
+    });
+    stoppables.push(connector);
+    await connector.start();
+    await subscriber.waitFor(3, { timeoutInMs: 20_000 });
+    expect(new Set(subscriber.messages.map((m) => m.topic))).toEqual(new Set(['out/small']));
+    await eventually(() => {
+      const byName = new Map(
+        sandbox!.adr.assetStatus('machine')?.datasets?.map((d) => [d.name, d]),
+      );
+      expect(byName.get('huge')?.error?.code).toBe('ERR_AIO_PAYLOAD_TOO_LARGE');
+      expect(byName.get('huge')?.error?.message).toMatch(/maximum packet size of 16384 bytes/);
+      expect(byName.get('small')?.error).toBeUndefined();
+    });
+  });
+
+  it('drops and reports messages when the queue overflows while the broker is away', async () => {
+    const asset: Asset = {
+      deviceRef: { deviceName: 'dev', endpointName: 'ep' },
+      defaultDatasetsConfiguration: '{ "samplingInterval": 50 }',
+      datasets: [
+        { name: 'd', destinations: [{ target: 'Mqtt', configuration: { topic: 'out/d' } }] },
+      ],
+    };
+    sandbox = await startConnectorSandbox({ devices: { dev: device }, assets: { machine: asset } });
+    const connector = new MemoryConnector({
+      settings: await sandbox.settingsFor('connector-0'),
+      forwarding: { maxQueueSize: 5 },
+      ...fastOptions,
+    });
+    stoppables.push(connector);
+    await connector.start();
+    await eventually(() => {
+      expect(connector.counts.get('d')).toBeGreaterThanOrEqual(1);
+    });
+    await sandbox.broker.stop();
+    await eventually(
+      () => {
+        expect(connector.forwardingStats.dropped).toBeGreaterThanOrEqual(3);
+      },
+      { timeoutInMs: 20_000 },
+    );
+    expect(connector.forwardingStats.queued).toBeLessThanOrEqual(5);
+    await sandbox.broker.start();
+    // the drop is reported on the dataset's status once ADR is reachable again
+    await eventually(
+      () => {
+        const health = sandbox!.adr.health().flatMap((h) => h.entries);
+        expect(health.some((e) => e.runtimeHealth.reasonCode === 'ERR_AIO_QUEUE_OVERFLOW')).toBe(
+          true,
+        );
+      },
+      { timeoutInMs: 20_000 },
+    );
+  });
+});
+
 describe('EventDrivenTelemetryConnector', () => {
   it('restarts whileAssetAvailable with backoff when it throws, and reports it as health', async () => {
     const asset: Asset = {

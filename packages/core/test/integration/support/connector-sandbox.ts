@@ -60,8 +60,12 @@ export async function startConnectorSandbox(options: {
   readonly devices: Readonly<Record<string, Device>>;
   readonly assets: Readonly<Record<string, Asset>>;
   readonly secrets?: Readonly<Record<string, string>>;
+  /** The broker's Maximum Packet Size (announced in CONNACK). */
+  readonly maximumPacketSize?: number;
 }): Promise<ConnectorSandbox> {
-  const broker = await startTestBroker();
+  const broker = await startTestBroker(
+    options.maximumPacketSize === undefined ? {} : { maximumPacketSize: options.maximumPacketSize },
+  );
   const services = new MqttSession({
     hostname: broker.host,
     port: broker.port,
