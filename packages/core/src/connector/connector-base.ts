@@ -257,6 +257,7 @@ export abstract class ConnectorBase {
   readonly #options: ConnectorOptions;
   readonly #runner: AssetRunner;
   #logger: Logger;
+  #ownLogger = false;
   #state: ConnectorState = 'idle';
   #runtime: Runtime | undefined;
   #starting: Promise<void> | undefined;
@@ -356,7 +357,10 @@ export abstract class ConnectorBase {
    * {@link exitCodes}.
    */
   async run(): Promise<number> {
-    if (this.#options.logger === undefined) this.#logger = createJsonLogger({ level: 'info' });
+    if (this.#options.logger === undefined) {
+      this.#logger = createJsonLogger({ level: 'info' });
+      this.#ownLogger = true;
+    }
     const onSignal = (name: string) => () => {
       this.#logger.info({ signal: name }, 'stopping');
       void this.stop();
@@ -467,6 +471,9 @@ export abstract class ConnectorBase {
         ...(signal === undefined ? {} : { signal }),
         logger: this.#logger,
       }));
+    // run() logs JSON lines at the level of the Akri DIAGNOSTICS file when it names one
+    if (this.#ownLogger && settings.logLevel !== undefined)
+      this.#logger = createJsonLogger({ level: settings.logLevel });
     const logger = this.#logger.child({ connector: settings.connectorId });
     this.#logger = logger;
     let session: MqttSession | undefined;
