@@ -225,6 +225,18 @@ const followedRedirects = new Set([301, 302, 303, 307, 308]);
 const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const emptyBody = new Uint8Array(0);
 
+/**
+ * Destroys a response body we no longer want. undici emits an abort error on a destroyed body; with
+ * no listener that would be an uncaught exception that kills the process.
+ */
+function discardBody(body: {
+  on(event: 'error', listener: () => void): unknown;
+  destroy(): unknown;
+}): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 function checkNumber(
   name: string,
   value: unknown,
@@ -445,7 +457,9 @@ class RequestScope {
 async function readSome(body: Readable, limit: number, timeoutInMs: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  const timer = setTimeout(() => body.destroy(), timeoutInMs);
+  const timer = setTimeout(() => {
+    discardBody(body);
+  }, timeoutInMs);
   timer.unref();
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -457,7 +471,7 @@ async function readSome(body: Readable, limit: number, timeoutInMs: number): Pro
     // keep what arrived
   } finally {
     clearTimeout(timer);
-    if (!body.readableEnded) body.destroy();
+    if (!body.readableEnded) discardBody(body);
   }
   return Buffer.concat(chunks, size).subarray(0, limit);
 }
@@ -824,7 +838,7 @@ export class HttpEndpointClient {
         const contentType = responseHeaders['content-type'];
         const mediaType = parseContentType(contentType)?.mediaType;
         if (expectedType !== undefined && status !== 204 && mediaType !== expectedType) {
-          response.body.destroy();
+          discardBody(response.body);
           throw new HttpError(
             'ERR_AIO_HTTP_CONTENT_TYPE',
             `${method} ${displayUrl(url)} answered ${status} with content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)}, expected ${expectedType}`,
@@ -1184,7 +1198,7 @@ async function readCapped(
   const declared = headers['content-length'];
   const declaredBytes = declared === undefined ? undefined : Number(declared);
   if (declaredBytes !== undefined && Number.isFinite(declaredBytes) && declaredBytes > cap) {
-    body.destroy();
+    discardBody(body);
     throw tooLarge(0, declaredBytes);
   }
   const chunks: Buffer[] = [];
@@ -1251,7 +1265,7 @@ class ResponseStream implements HttpStream {
 
   #finish(): void {
     this.#scope.dispose();
-    if (!this.#readable.readableEnded && !this.#readable.destroyed) this.#readable.destroy();
+    if (!this.#readable.readableEnded && !this.#readable.destroyed) discardBody(this.#readable);
   }
 
   cancel(): void {

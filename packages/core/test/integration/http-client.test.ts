@@ -319,6 +319,22 @@ describe('HttpEndpointClient requests', () => {
     expect(finished).toBe(false);
   });
 
+  it('refuses complete bodies whose declared length is over the cap without an uncaught error, request after request', async () => {
+    const server = await startServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '10000' });
+      response.end('x'.repeat(10_000));
+    });
+    const http = client(server.url, { maxResponseBytes: 2_000 });
+    for (let i = 0; i < 3; i++) {
+      const error = await failure(http.request({ url: '/big' }));
+      expect(error.code).toBe('ERR_AIO_HTTP_BODY_TOO_LARGE');
+      expect(error.details).toMatchObject({ declaredBytes: 10_000 });
+    }
+    // give a stray abort error of a destroyed body the chance to surface as uncaught
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
   it('handles absent and malformed content types', async () => {
     const server = await startServer((request, response) => {
       if (request.url === '/malformed') response.setHeader('content-type', ';;;garbage');
