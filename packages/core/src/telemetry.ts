@@ -52,6 +52,8 @@ export type TelemetryAttributes = Readonly<Record<string, string | number | bool
 
 /** A span handle; `end()` is safe to call twice. */
 export interface TelemetrySpan {
+  /** Adds attributes to the span (e.g. an HTTP status code known only at the end). */
+  setAttributes(attributes: TelemetryAttributes): void;
   /** Records the failure on the span and sets its status to error. */
   fail(error: unknown): void;
   end(): void;
@@ -93,6 +95,7 @@ export interface Telemetry {
 }
 
 const noopSpan: TelemetrySpan = {
+  setAttributes: () => undefined,
   fail: () => undefined,
   end: () => undefined,
   traceProperties: () => [],
@@ -257,6 +260,9 @@ class OtelTelemetry implements Telemetry {
     const span: Span = this.#tracer.startSpan(name, { attributes: clean(attributes) });
     let ended = false;
     return {
+      setAttributes: (attributes) => {
+        span.setAttributes(clean(attributes));
+      },
       fail: (error) => {
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({

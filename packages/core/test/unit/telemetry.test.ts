@@ -107,6 +107,7 @@ describe('telemetry', () => {
     } as unknown as TracerProvider;
     const telemetry = await createTelemetry({ tracerProvider });
     const span = telemetry.startSpan('forward');
+    span.setAttributes({ 'http.response.status_code': 200 });
     expect(span.traceProperties()).toEqual([
       ['traceparent', `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`],
     ]);
