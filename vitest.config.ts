@@ -2,11 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
-    conditions: ['source'],
+    conditions: ['aio-connector-source'],
   },
   ssr: {
     resolve: {
-      conditions: ['source'],
+      conditions: ['aio-connector-source'],
     },
   },
   test: {

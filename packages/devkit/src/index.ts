@@ -11,6 +11,7 @@ export type {
   ResourceProblem,
   ResourceWarning,
 } from './resources/load-resources.ts';
+
 // emulators: state store engine
 export { StateStoreEngine } from './emulators/state-store-engine.ts';
 export type {
@@ -20,6 +21,7 @@ export type {
   StateStoreEngineRequest,
   StateStoreEngineResponse,
 } from './emulators/state-store-engine.ts';
+
 // emulators: state store service
 export { startStateStoreService } from './emulators/state-store-service.ts';
 export type {
@@ -76,6 +78,7 @@ export type {
   AkriMountEndpoint,
   AkriMountOptions,
 } from './sandbox/akri-mount.ts';
+
 // validate: connector metadata
 export {
   connectorMetadataSchemaUrl,
@@ -91,6 +94,7 @@ export type {
   ValidateConnectorMetadataFileOptions,
   ValidateConnectorMetadataOptions,
 } from './validate/validate-connector-metadata.ts';
+
 // emulators: adr service
 export {
   AdrServiceEmulator,
@@ -112,3 +116,38 @@ export type {
   RecordedHealthEvent,
   SentNotification,
 } from './emulators/adr-service.ts';
+
+// sandbox: the local environment of `aio-connector dev`
+export { Sandbox } from './sandbox/sandbox.ts';
+export type {
+  SandboxBrokerOptions,
+  SandboxConnector,
+  SandboxConnectorInfo,
+  SandboxEvent,
+  SandboxOptions,
+  SandboxSampleServer,
+  SandboxSampleServerInfo,
+  SandboxState,
+} from './sandbox/sandbox.ts';
+export type {
+  DefinitionChanges,
+  EndpointAssignment,
+  SandboxDefinitions,
+} from './sandbox/sandbox-resources.ts';
+export { SandboxMonitor } from './sandbox/sandbox-monitor.ts';
+export type { MonitoredElement, SandboxMonitorOptions } from './sandbox/sandbox-monitor.ts';
+export {
+  loadSandboxConfig,
+  parseConnectorArgument,
+  splitCommandLine,
+} from './sandbox/sandbox-config.ts';
+export type { SandboxConfig } from './sandbox/sandbox-config.ts';
+export { ConnectorProcess } from './sandbox/connector-process.ts';
+export type {
+  ConnectorProcessEvent,
+  ConnectorProcessOptions,
+  ConnectorProcessState,
+  ConnectorRestartOptions,
+} from './sandbox/connector-process.ts';
+export { startEmbeddedBroker } from './sandbox/embedded-broker.ts';
+export type { EmbeddedBroker, EmbeddedBrokerOptions } from './sandbox/embedded-broker.ts';

@@ -115,7 +115,7 @@ beforeAll(async () => {
   await Promise.all(
     cases.map(async ({ template, name, endpointType }) => {
       const run = await exec([
-        '--conditions=source',
+        '--conditions=aio-connector-source',
         cli,
         projectOf(template),
         '--template',
@@ -136,7 +136,7 @@ beforeAll(async () => {
     join(root, 'tsconfig.json'),
     JSON.stringify({
       extends: './polling/tsconfig.json',
-      compilerOptions: { customConditions: ['source'] },
+      compilerOptions: { customConditions: ['aio-connector-source'] },
       include: ['*/src', '*/test', '*/tools'],
     }),
   );
@@ -147,21 +147,21 @@ beforeAll(async () => {
   await writeFile(
     join(root, 'vitest.config.mjs'),
     `export default {
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'] } },
+  resolve: { conditions: ['aio-connector-source'] },
+  ssr: { resolve: { conditions: ['aio-connector-source'] } },
   test: { include: ['*/test/**/*.test.ts'], testTimeout: 30000 },
 };\n`,
   );
   await writeFile(join(root, 'ready'), '');
-  // At run time, the `source` condition goes to the workspace packages only (a global
-  // --conditions=source would also pick the TypeScript sources of third-party packages).
+  // At run time, the workspace packages resolve to their TypeScript sources (the
+  // aio-connector-source condition, applied to them only).
   await writeFile(
     join(root, 'workspace-sources.mjs'),
     `import { registerHooks } from 'node:module';
 registerHooks({
   resolve(specifier, context, next) {
     if (!specifier.startsWith('@aio-connector/')) return next(specifier, context);
-    return next(specifier, { ...context, conditions: ['source', ...context.conditions] });
+    return next(specifier, { ...context, conditions: ['aio-connector-source', ...context.conditions] });
   },
 });\n`,
   );
@@ -294,7 +294,7 @@ describe('the generated projects', () => {
       '-p',
       join(project, 'tsconfig.build.json'),
       '--customConditions',
-      'source',
+      'aio-connector-source',
       '--noCheck',
     ]);
     expect(build.stdout + build.stderr).toBe('');

@@ -62,6 +62,8 @@ export interface AkriMount {
   rotateSatToken(token: string): Promise<void>;
   /** Writes or replaces one device endpoint secret. */
   writeSecret(name: string, contents: string | Uint8Array): Promise<void>;
+  /** Writes or replaces one device endpoint trust list (PEM certificates). */
+  writeTrustList(name: string, pems: readonly string[]): Promise<void>;
   /** Removes the folder. */
   remove(): Promise<void>;
 }
@@ -184,6 +186,8 @@ export async function writeAkriMount(options: AkriMountOptions): Promise<AkriMou
     setEndpoints,
     rotateSatToken: (token) => atomicWrite(satFile, token),
     writeSecret: (name, contents) => atomicWrite(insideFolder(secretsDir, name), contents),
+    writeTrustList: (name, pems) =>
+      atomicWrite(join(insideFolder(trustDir, name), 'ca.crt'), pems.join('\n')),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -23,7 +23,7 @@ interface Run {
 }
 
 function runMain(args: readonly string[], env: Readonly<Record<string, string>>): Run {
-  const child = spawn(process.execPath, ['--conditions=source', main, ...args], {
+  const child = spawn(process.execPath, ['--conditions=aio-connector-source', main, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -15,7 +15,6 @@ import { eventually } from '@aio-connector/testing';
 import { startConnectorSandbox } from '../../../core/test/integration/support/connector-sandbox.ts';
 
 const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-const sourceConditions = fileURLToPath(new URL('./support/source-conditions.ts', import.meta.url));
 
 interface Run {
   readonly child: ChildProcess;
@@ -24,7 +23,7 @@ interface Run {
 }
 
 function runMain(args: readonly string[], env: Readonly<Record<string, string>>): Run {
-  const child = spawn(process.execPath, ['--import', sourceConditions, main, ...args], {
+  const child = spawn(process.execPath, ['--conditions=aio-connector-source', main, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
