@@ -241,7 +241,7 @@ export class SchemaManager {
         entry.versions += 1;
         entry.lastProblem = undefined;
         this.#telemetry.recordSchemaRegistration({ 'aio.schema.key': key }, true);
-        this.#logger.info({ key, schema: reference }, 'message schema registered');
+        this.#logger.info({ schemaKey: key, schema: reference }, 'message schema registered');
       } catch (error) {
         entry.retryAt = performance.now() + this.#retryInMs;
         entry.lastProblem = new AioError(
@@ -251,7 +251,7 @@ export class SchemaManager {
         );
         this.#telemetry.recordSchemaRegistration({ 'aio.schema.key': key }, false);
         this.#logger.warn(
-          { key, err: error },
+          { schemaKey: key, err: error },
           'message schema registration failed; forwarding without a schema reference',
         );
       } finally {
