@@ -180,8 +180,8 @@ const connectorSource = 'ADDITIONAL_CONNECTOR_CONFIGURATION';
  * values may be strings, as the connector template stores them). The keys are
  * {@link sseConfigurationKeys}`.connector`: the stream settings (`maxEventBytes`,
  * `maxBufferedBytes`, `idleTimeoutInMs`, `maxRetryInMs`, `slowRetryInMs`,
- * `reconnectMinDelayInMs`, `reconnectMaxDelayInMs`), the resume settings (`resume`: `memory` or
- * `none`, `resumeSaveIntervalInMs`), `waitForAck`, and the HTTP client settings
+ * `reconnectMinDelayInMs`, `reconnectMaxDelayInMs`), the resume settings (`resume`: `memory`,
+ * `none` or `state-store`, `resumeSaveIntervalInMs`), `waitForAck`, and the HTTP client settings
  * (`connectTimeoutInMs`, `headersTimeoutInMs`, `keepAliveTimeoutInMs`, `maxRedirects`,
  * `userAgent`). Other keys are returned in `ignored`. Throws a `ConfigError` naming the key for a
  * value of the wrong type or range.
@@ -234,8 +234,8 @@ export function sseConnectorOptionsFromConfiguration(configuration: unknown): {
         break;
       case 'resume': {
         const mode = stringOf(fail, key, value);
-        if (mode !== 'memory' && mode !== 'none')
-          fail(key, `must be "memory" or "none", found ${JSON.stringify(value)}`);
+        if (mode !== 'memory' && mode !== 'none' && mode !== 'state-store')
+          fail(key, `must be "memory", "none" or "state-store", found ${JSON.stringify(value)}`);
         options[key] = mode;
         break;
       }

@@ -23,7 +23,11 @@ import {
   type Logger,
   type UserProperty,
 } from '@aio-connector/core';
-import { createMemoryLastEventIdStore, type LastEventIdStore } from './last-event-id-store.ts';
+import {
+  createMemoryLastEventIdStore,
+  createStateStoreLastEventIdStore,
+  type LastEventIdStore,
+} from './last-event-id-store.ts';
 import {
   reservedStreamHeaders,
   sseEndpointConfiguration,
@@ -45,7 +49,12 @@ export type SseResumeMode =
   /** In the process: an asset update or restart of its work resumes; a connector restart starts from now. */
   | 'memory'
   /** Not at all: every run of an asset starts from now (reconnects within a run still resume). */
-  | 'none';
+  | 'none'
+  /**
+   * In the AIO broker state store, through the connector's own state store client: a restarted
+   * connector, or another replica that takes over, resumes where the previous one stopped.
+   */
+  | 'state-store';
 
 /** The HTTP client options the SSE connector passes to `HttpEndpointClient`. */
 export type SseHttpOptions = Pick<
@@ -88,9 +97,8 @@ export interface SseConnectorOptions extends ConnectorOptions {
   readonly reconnect?: SseReconnectOptions;
   /**
    * How the last event id of each stream is carried between runs of an asset: `'memory'`,
-   * `'none'`, or a {@link LastEventIdStore} (such as
-   * `createStateStoreLastEventIdStore(stateStoreClient)`, which survives connector restarts and
-   * fail-overs). Default: `'memory'`.
+   * `'none'`, `'state-store'` (the connector's state store: survives connector restarts and
+   * fail-overs), or a {@link LastEventIdStore} of your own. Default: `'memory'`.
    */
   readonly resume?: SseResumeMode | LastEventIdStore;
   /** How often a changed last event id is saved to a {@link LastEventIdStore}, in ms. Default: 1 000. */
@@ -180,7 +188,7 @@ interface StreamRecord {
 
 interface ResolvedSseOptions {
   readonly timing: ResolvedSseStreamTiming;
-  readonly resume: LastEventIdStore | undefined;
+  readonly resume: LastEventIdStore | 'state-store' | undefined;
   readonly resumeSaveIntervalInMs: number;
   readonly waitForAck: boolean;
   readonly headers: Readonly<Record<string, string>>;
@@ -207,9 +215,10 @@ function resolveOptions(options: SseConnectorOptions): ResolvedSseOptions {
     throw new TypeError(`options must be an object, received ${typeof options}`);
   const timing = resolveSseStreamTiming(options);
   const resume = options.resume ?? defaultSseConnectorOptions.resume;
-  let store: LastEventIdStore | undefined;
+  let store: LastEventIdStore | 'state-store' | undefined;
   if (resume === 'memory') store = createMemoryLastEventIdStore();
   else if (resume === 'none') store = undefined;
+  else if (resume === 'state-store') store = resume;
   else if (
     typeof resume === 'object' &&
     resume !== null &&
@@ -219,7 +228,7 @@ function resolveOptions(options: SseConnectorOptions): ResolvedSseOptions {
     store = resume;
   else
     throw new TypeError(
-      `resume must be 'memory', 'none' or a LastEventIdStore, received ${typeof resume === 'string' ? `'${String(resume)}'` : typeof resume}`,
+      `resume must be 'memory', 'none', 'state-store' or a LastEventIdStore, received ${typeof resume === 'string' ? `'${String(resume)}'` : typeof resume}`,
     );
   const interval =
     options.resumeSaveIntervalInMs ?? defaultSseConnectorOptions.resumeSaveIntervalInMs;
@@ -355,6 +364,7 @@ function waitForAbort(signal: AbortSignal): Promise<void> {
 export class SseConnector extends EventDrivenTelemetryConnector {
   readonly #sse: ResolvedSseOptions;
   readonly #records = new Set<StreamRecord>();
+  #stateStoreResume: LastEventIdStore | undefined;
 
   constructor(options: SseConnectorOptions = {}) {
     const resolved = resolveOptions(options);
@@ -492,7 +502,10 @@ export class SseConnector extends EventDrivenTelemetryConnector {
   ): Promise<void> {
     const key = `${asset.deviceName}/${asset.endpointName}/${asset.assetName}/${plan.url.href}`;
     const logger = asset.logger.child({ stream: plan.dataSource });
-    const store = this.#sse.resume;
+    const store =
+      this.#sse.resume === 'state-store'
+        ? (this.#stateStoreResume ??= createStateStoreLastEventIdStore(asset.stateStore))
+        : this.#sse.resume;
     let lastEventId = '';
     if (store !== undefined) {
       try {

@@ -1228,6 +1228,8 @@ export abstract class ConnectorBase {
       asset: entry.asset as Asset,
       datasets,
       events,
+      stateStore: runtime.stateStore,
+      telemetry: runtime.telemetry,
       logger,
       dataset: (name) => find(datasets, (d) => d.name === name, `dataset "${name}"`),
       event: (group, name) =>

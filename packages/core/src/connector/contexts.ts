@@ -8,6 +8,8 @@
 import type { Logger } from '../logger.ts';
 import type { UserProperty } from '../mqtt/mqtt-client.ts';
 import type { EndpointCredentials } from '../runtime/endpoint-credentials.ts';
+import type { StateStoreClient } from '../services/state-store/state-store-client.ts';
+import type { Telemetry } from '../telemetry.ts';
 import type {
   Asset,
   AssetDataset,
@@ -74,6 +76,13 @@ export interface AssetContext extends EndpointContext {
   readonly events: readonly EventContext[];
   /** The dataset named `name`. Throws a `RangeError` for an unknown name. */
   dataset(name: string): DatasetContext;
+  /**
+   * The connector's state store client (the AIO broker state store): keep state that must survive
+   * a restart or a fail-over to another replica, such as a resume position.
+   */
+  readonly stateStore: StateStoreClient;
+  /** The connector's OpenTelemetry instruments (no-ops when OpenTelemetry is not installed). */
+  readonly telemetry: Telemetry;
   /** The event `eventName` of group `eventGroupName`. Throws a `RangeError` for an unknown one. */
   event(eventGroupName: string, eventName: string): EventContext;
   /** Forwards data sampled for a dataset to its destinations. */

@@ -9,7 +9,6 @@ import {
 import { startThermostatEventServer } from '@aio-connector/devkit';
 import {
   SseConnector,
-  createStateStoreLastEventIdStore,
   type SseConnectorOptions,
 } from '@aio-connector/sse';
 import { eventually, type ReceivedMessage } from '@aio-connector/testing';
@@ -286,7 +285,7 @@ describe('SseConnector end to end', () => {
     expect(subscriber.messages[0]!.topic).toBe('sse/thermostat/status');
   });
 
-  it('resumes after a connector restart from the last event id saved in the state store', async () => {
+  it("resumes after a connector restart from the last event id saved in the state store (resume: 'state-store')", async () => {
     const { source, box } = await setup();
     const session = new MqttSession({
       hostname: box.broker.host,
@@ -298,9 +297,8 @@ describe('SseConnector end to end', () => {
     cleanups.push(() => session.close());
     const storeClient = new StateStoreClient(session);
     cleanups.push(() => storeClient.close());
-    const resume = createStateStoreLastEventIdStore(storeClient);
     const subscriber = await box.subscribe('sse/#');
-    const first = await startConnector(box, { resume, resumeSaveIntervalInMs: 50 });
+    const first = await startConnector(box, { resume: 'state-store', resumeSaveIntervalInMs: 50 });
     await source.waitForClients(1);
     for (let i = 1; i <= 10; i++) source.send({ event: 'alarm', data: { n: i } });
     await subscriber.waitFor(10);
@@ -309,7 +307,7 @@ describe('SseConnector end to end', () => {
     expect(new TextDecoder().decode((await storeClient.get(key)).value)).toBe('10');
     // events sent while no connector runs
     for (let i = 11; i <= 15; i++) source.send({ event: 'alarm', data: { n: i } });
-    const second = await startConnector(box, { resume, resumeSaveIntervalInMs: 50 });
+    const second = await startConnector(box, { resume: 'state-store', resumeSaveIntervalInMs: 50 });
     await subscriber.waitFor(15, { timeoutInMs: 20_000 });
     for (let i = 16; i <= 20; i++) source.send({ event: 'alarm', data: { n: i } });
     await subscriber.waitFor(20, { timeoutInMs: 20_000 });
