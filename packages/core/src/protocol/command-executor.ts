@@ -16,12 +16,11 @@ import { sharedHybridLogicalClock, type HlcTimestamp, type HybridLogicalClock } 
 import {
   formatIndicatorOf,
   isProtocolError,
+  ListeningSubscription,
   mergeTimestamp,
   publishOrThrow,
   readTimestamp,
   stampNow,
-  subscribeOrThrow,
-  unsubscribeOrThrow,
 } from './protocol-support.ts';
 import {
   createJsonSerializer,
@@ -195,9 +194,7 @@ export class CommandExecutor<TReq = unknown, TResp = unknown> {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #waiting: (() => void)[] = [];
   #running = 0;
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
-  #removeListener: (() => void) | undefined;
+  #subscription: ListeningSubscription | undefined;
 
   constructor(
     client: MqttClient,
@@ -272,26 +269,17 @@ export class CommandExecutor<TReq = unknown, TResp = unknown> {
 
   /** Subscribes and starts executing requests. Safe to call twice. */
   start(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
-    this.#starting ??= (async () => {
-      this.#stopping = undefined;
-      this.#removeListener = this.#client.onMessage((message) => this.#onMessage(message));
-      try {
-        await subscribeOrThrow(
-          this.#client,
-          this.subscriptionFilter,
-          1,
-          this.commandName,
-          options.signal,
-        );
-      } catch (error) {
-        this.#removeListener();
-        this.#removeListener = undefined;
-        this.#starting = undefined;
-        throw error;
-      }
-      this.#logger.debug({ filter: this.subscriptionFilter }, 'command executor started');
-    })();
-    return this.#starting;
+    this.#subscription ??= new ListeningSubscription({
+      client: this.#client,
+      filter: this.subscriptionFilter,
+      qos: 1,
+      commandName: this.commandName,
+      handler: (message) => this.#onMessage(message),
+      onChange: (state) => {
+        this.#logger.debug({ filter: this.subscriptionFilter }, `command executor ${state}`);
+      },
+    });
+    return this.#subscription.start(options.signal);
   }
 
   /**
@@ -299,24 +287,7 @@ export class CommandExecutor<TReq = unknown, TResp = unknown> {
    * Safe to call twice.
    */
   stop(): Promise<void> {
-    const starting = this.#starting;
-    if (starting === undefined) return this.#stopping ?? Promise.resolve();
-    this.#starting = undefined;
-    this.#stopping = (async () => {
-      try {
-        await starting;
-      } catch {
-        return;
-      }
-      try {
-        await unsubscribeOrThrow(this.#client, this.subscriptionFilter, this.commandName);
-      } finally {
-        this.#removeListener?.();
-        this.#removeListener = undefined;
-        this.#logger.debug({ filter: this.subscriptionFilter }, 'command executor stopped');
-      }
-    })();
-    return this.#stopping;
+    return this.#subscription?.stop() ?? Promise.resolve();
   }
 
   /** Same as {@link CommandExecutor.stop}. */

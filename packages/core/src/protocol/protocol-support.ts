@@ -6,7 +6,7 @@
  * @internal
  */
 import { ProtocolError, isAioError } from '../errors.ts';
-import type { MqttClient, OutgoingMessage, QoS } from '../mqtt/mqtt-client.ts';
+import type { IncomingMessage, MqttClient, OutgoingMessage, QoS } from '../mqtt/mqtt-client.ts';
 import { parseHlc, type HlcTimestamp, type HybridLogicalClock } from './hlc.ts';
 import { toHex } from './user-properties.ts';
 
@@ -120,6 +120,78 @@ export async function unsubscribeOrThrow(
       undefined,
       { filter, reasonCode },
     );
+}
+
+/**
+ * The start/stop lifecycle shared by the components that listen on a subscription (telemetry
+ * receivers, command executors): add the message handler, subscribe (a refusal removes the
+ * handler again), and on stop unsubscribe then remove the handler. `start` and `stop` are safe to
+ * call twice; concurrent calls share one promise.
+ */
+export class ListeningSubscription {
+  readonly #client: MqttClient;
+  readonly #filter: string;
+  readonly #qos: QoS;
+  readonly #commandName: string | undefined;
+  readonly #handler: (message: IncomingMessage) => void | Promise<void>;
+  readonly #onChange: (state: 'started' | 'stopped') => void;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #removeListener: (() => void) | undefined;
+
+  constructor(options: {
+    readonly client: MqttClient;
+    readonly filter: string;
+    readonly qos: QoS;
+    readonly commandName: string | undefined;
+    readonly handler: (message: IncomingMessage) => void | Promise<void>;
+    readonly onChange: (state: 'started' | 'stopped') => void;
+  }) {
+    this.#client = options.client;
+    this.#filter = options.filter;
+    this.#qos = options.qos;
+    this.#commandName = options.commandName;
+    this.#handler = options.handler;
+    this.#onChange = options.onChange;
+  }
+
+  start(signal: AbortSignal | undefined): Promise<void> {
+    this.#starting ??= (async () => {
+      this.#stopping = undefined;
+      this.#removeListener = this.#client.onMessage(this.#handler);
+      try {
+        await subscribeOrThrow(this.#client, this.#filter, this.#qos, this.#commandName, signal);
+      } catch (error) {
+        this.#removeListener();
+        this.#removeListener = undefined;
+        this.#starting = undefined;
+        throw error;
+      }
+      this.#onChange('started');
+    })();
+    return this.#starting;
+  }
+
+  stop(): Promise<void> {
+    const starting = this.#starting;
+    if (starting === undefined) return this.#stopping ?? Promise.resolve();
+    this.#starting = undefined;
+    this.#stopping = (async () => {
+      try {
+        await starting;
+      } catch {
+        return;
+      }
+      try {
+        await unsubscribeOrThrow(this.#client, this.#filter, this.#commandName);
+      } finally {
+        this.#removeListener?.();
+        this.#removeListener = undefined;
+        this.#onChange('stopped');
+      }
+    })();
+    return this.#stopping;
+  }
 }
 
 /** Publishes; a rejected PUBLISH or a PUBACK reason code >= 0x80 is an `mqtt error`. */

@@ -10,10 +10,9 @@ import { parseCloudEvent, type CloudEvent } from './cloud-event.ts';
 import { sharedHybridLogicalClock, type HlcTimestamp, type HybridLogicalClock } from './hlc.ts';
 import {
   formatIndicatorOf,
+  ListeningSubscription,
   mergeTimestamp,
   readTimestamp,
-  subscribeOrThrow,
-  unsubscribeOrThrow,
 } from './protocol-support.ts';
 import { createJsonSerializer, deserializeWith, type PayloadSerializer } from './serializers.ts';
 import { TopicPattern, type TopicTokens } from './topic-pattern.ts';
@@ -108,9 +107,7 @@ export class TelemetryReceiver<T = unknown> {
   readonly #qos: QoS;
   readonly #hlc: HybridLogicalClock;
   readonly #logger: Logger;
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
-  #removeListener: (() => void) | undefined;
+  #subscription: ListeningSubscription | undefined;
 
   constructor(
     client: MqttClient,
@@ -151,48 +148,22 @@ export class TelemetryReceiver<T = unknown> {
 
   /** Subscribes and starts delivering messages. Safe to call twice. */
   start(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
-    this.#starting ??= (async () => {
-      this.#stopping = undefined;
-      this.#removeListener = this.#client.onMessage((message) => this.#onMessage(message));
-      try {
-        await subscribeOrThrow(
-          this.#client,
-          this.subscriptionFilter,
-          this.#qos,
-          undefined,
-          options.signal,
-        );
-      } catch (error) {
-        this.#removeListener();
-        this.#removeListener = undefined;
-        this.#starting = undefined;
-        throw error;
-      }
-      this.#logger.debug({ filter: this.subscriptionFilter }, 'telemetry receiver started');
-    })();
-    return this.#starting;
+    this.#subscription ??= new ListeningSubscription({
+      client: this.#client,
+      filter: this.subscriptionFilter,
+      qos: this.#qos,
+      commandName: undefined,
+      handler: (message) => this.#onMessage(message),
+      onChange: (state) => {
+        this.#logger.debug({ filter: this.subscriptionFilter }, `telemetry receiver ${state}`);
+      },
+    });
+    return this.#subscription.start(options.signal);
   }
 
   /** Unsubscribes and stops delivering messages. Safe to call twice. */
   stop(): Promise<void> {
-    const starting = this.#starting;
-    if (starting === undefined) return this.#stopping ?? Promise.resolve();
-    this.#starting = undefined;
-    this.#stopping = (async () => {
-      try {
-        await starting;
-      } catch {
-        return;
-      }
-      try {
-        await unsubscribeOrThrow(this.#client, this.subscriptionFilter, undefined);
-      } finally {
-        this.#removeListener?.();
-        this.#removeListener = undefined;
-        this.#logger.debug({ filter: this.subscriptionFilter }, 'telemetry receiver stopped');
-      }
-    })();
-    return this.#stopping;
+    return this.#subscription?.stop() ?? Promise.resolve();
   }
 
   /** Same as {@link TelemetryReceiver.stop}. */
