@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { AioError, HttpError, type HttpResponse } from '@aio-connector/core';
+import {
+  AioError,
+  HttpError,
+  displayUrl,
+  parseContentType,
+  type HttpResponse,
+} from '@aio-connector/core';
 
 /** What to do with a response that is not JSON. */
 export type RestNonJsonPolicy = 'forward' | 'reject';
@@ -62,7 +68,7 @@ function parseJson(
 function contentTypeError(response: HttpResponse, method: string, what: string): HttpError {
   return new HttpError(
     'ERR_AIO_HTTP_CONTENT_TYPE',
-    `${method} ${response.url} answered ${response.status} with content type ${response.contentType === undefined ? '(none)' : JSON.stringify(response.contentType)}; ${what}`,
+    `${method} ${displayUrl(response.url)} answered ${response.status} with content type ${response.contentType === undefined ? '(none)' : JSON.stringify(response.contentType)}; ${what}`,
     {
       method,
       url: response.url,
@@ -98,15 +104,16 @@ export function decodeRestBody(
   const mediaType = response.mediaType;
   if (isJsonMediaType(mediaType)) {
     const parsed = parseJson(bytes);
-    if (!parsed.ok)
+    if (!parsed.ok) {
+      const url = displayUrl(response.url);
       throw new AioError(
         'ERR_AIO_HTTP_INVALID_JSON',
-        `${method} ${response.url} answered ${response.status} with content type ${JSON.stringify(response.contentType)} but a body that is not valid JSON: ${parsed.reason}`,
+        `${method} ${url} answered ${response.status} with content type ${JSON.stringify(response.contentType)} but a body that is not valid JSON: ${parsed.reason}`,
         {
           retryable: false,
           details: {
             method,
-            url: response.url,
+            url,
             status: response.status,
             contentType: response.contentType,
             reason: parsed.reason,
@@ -114,6 +121,7 @@ export function decodeRestBody(
           },
         },
       );
+    }
     return { kind: 'json', value: parsed.value, bytes, mediaType: mediaType as string };
   }
   if (response.contentType === undefined) {
@@ -141,7 +149,8 @@ export function decodeRestBody(
  *   (the official thermostat sample answers `{"currentTemperature": 72}` for the data point
  *   `currentTemperature`, and the message gets `"currentTemperature": 72`, not a nested object);
  * - any other JSON value is used as it is;
- * - a `text/*` body gives its text (with `nonJson: 'forward'`); an empty body gives `null`;
+ * - a `text/*` body gives its text, decoded in its `charset` (UTF-8 by default; with
+ *   `nonJson: 'forward'`); an empty body gives `null`;
  * - other bytes cannot go into a JSON message: `ERR_AIO_HTTP_CONTENT_TYPE`.
  *
  * @example
@@ -170,10 +179,11 @@ export function dataPointValue(
     }
     case 'bytes': {
       if (/^text\//i.test(body.contentType)) {
+        const charset = parseContentType(body.contentType)?.parameters['charset'] ?? 'utf-8';
         try {
-          return utf8.decode(body.bytes);
+          return new TextDecoder(charset, { fatal: true }).decode(body.bytes);
         } catch {
-          // not text after all
+          // not text in that charset after all, or a charset that is not known
         }
       }
       if (response !== undefined)

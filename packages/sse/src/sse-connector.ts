@@ -12,6 +12,7 @@ import {
   ConfigError,
   EventDrivenTelemetryConnector,
   HttpEndpointClient,
+  displayUrl,
   parseHttpAddress,
   resolveHttpDataSource,
   type AssetContext,
@@ -35,6 +36,7 @@ import {
 } from './sse-configuration.ts';
 import {
   SseStream,
+  isSendableEventId,
   resolveSseStreamTiming,
   type SseClientSource,
   type ResolvedSseStreamTiming,
@@ -500,7 +502,8 @@ export class SseConnector extends EventDrivenTelemetryConnector {
     plan: StreamPlan,
     signal: AbortSignal,
   ): Promise<void> {
-    const key = `${asset.deviceName}/${asset.endpointName}/${asset.assetName}/${plan.url.href}`;
+    // the resume key may be stored in the broker state store: no secret query values in it
+    const key = `${asset.deviceName}/${asset.endpointName}/${asset.assetName}/${displayUrl(plan.url)}`;
     const logger = asset.logger.child({ stream: plan.dataSource });
     const store =
       this.#sse.resume === 'state-store'
@@ -509,7 +512,12 @@ export class SseConnector extends EventDrivenTelemetryConnector {
     let lastEventId = '';
     if (store !== undefined) {
       try {
-        lastEventId = (await store.load(key, { signal })) ?? '';
+        const saved: unknown = await store.load(key, { signal });
+        if (typeof saved === 'string' && isSendableEventId(saved)) lastEventId = saved;
+        else if (saved !== undefined && saved !== null)
+          logger.warn(
+            'the saved last event id cannot be sent as Last-Event-ID (not a string, or a line break); resuming from now',
+          );
       } catch (error) {
         if (signal.aborted) return;
         logger.warn({ err: error }, 'could not read the saved last event id; resuming from now');

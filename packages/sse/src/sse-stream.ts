@@ -53,7 +53,10 @@ export interface SseStreamOptions {
    * dataSource. Default: `''` (the endpoint address itself).
    */
   readonly url?: string | undefined;
-  /** Resume from this event id (sent as `Last-Event-ID`). Default: `''` (from now). */
+  /**
+   * Resume from this event id (sent as `Last-Event-ID`; CR, LF and NUL are a `RangeError`).
+   * Default: `''` (from now).
+   */
   readonly lastEventId?: string | undefined;
   /** The largest event accepted, in bytes; larger ones are skipped. Default: 1 MiB. */
   readonly maxEventBytes?: number | undefined;
@@ -261,6 +264,16 @@ export function resolveSseStreamTiming(
   });
 }
 
+/**
+ * Whether an event id can be sent as `Last-Event-ID`: one without CR, LF or NUL (the decoder never
+ * produces another; a saved one may be).
+ *
+ * @internal
+ */
+export function isSendableEventId(id: string): boolean {
+  return !/[\r\n\0]/.test(id);
+}
+
 /** A `Last-Event-ID` header value: the id's UTF-8 bytes, as HTTP carries them. */
 function headerValue(id: string): string {
   return Buffer.from(id, 'utf8').toString('latin1');
@@ -345,6 +358,10 @@ export class SseStream {
     if (options.lastEventId !== undefined && typeof options.lastEventId !== 'string')
       throw new TypeError(
         `options.lastEventId must be a string, received ${typeof options.lastEventId}`,
+      );
+    if (options.lastEventId !== undefined && !isSendableEventId(options.lastEventId))
+      throw new RangeError(
+        'options.lastEventId must not contain CR, LF or NUL: it is sent as the Last-Event-ID header',
       );
     if (options.onStateChange !== undefined && typeof options.onStateChange !== 'function')
       throw new TypeError('options.onStateChange must be a function');
@@ -468,9 +485,16 @@ export class SseStream {
   /** The delay before reconnection attempt `attempt` (from 1): backoff from the server's retry. */
   #delay(attempt: number, error: AioError): number {
     const { reconnect } = this.#timing;
-    const base = this.#serverRetryInMs ?? reconnect.minDelayInMs;
+    let base = this.#serverRetryInMs ?? reconnect.minDelayInMs;
+    let step = attempt;
+    if (base === 0 && attempt > 1) {
+      // `retry: 0` asks for an immediate reconnection; once that fails, nothing would grow from 0:
+      // back off as if the server had not sent one
+      base = reconnect.minDelayInMs;
+      step = attempt - 1;
+    }
     const delay = computeBackoff(
-      attempt,
+      step,
       {
         minDelayInMs: base,
         maxDelayInMs: Math.max(base, reconnect.maxDelayInMs),
@@ -564,7 +588,8 @@ export class SseStream {
         if (next.done === true) break;
         for (const item of this.#decoder.push(next.value)) {
           const failure = await this.#handle(item, handler, signal);
-          delivered = true;
+          // a bare `retry:` is no progress: a server that sends only that and closes is failing
+          if (item.kind !== 'retry') delivered = true;
           if (failure !== undefined) return { error: failure, delivered };
           if (signal.aborted) return { error: undefined, delivered };
         }

@@ -72,6 +72,34 @@ export interface ConnectorProcessOptions {
   readonly onEvent?: (event: ConnectorProcessEvent) => void;
 }
 
+/**
+ * The process groups of the connector processes running now. Each is detached (its own group), so
+ * nothing ends it with this process: when this process exits without stopping them (an uncaught
+ * exception, `process.exit()`), they are killed on the way out rather than left running.
+ */
+const runningGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function killRunningGroups(): void {
+  for (const pid of runningGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  runningGroups.clear();
+}
+
+function trackGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  runningGroups.add(pid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', killRunningGroups);
+  }
+}
+
 function checkDelay(name: string, value: unknown, min: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number') throw new TypeError(`${name} must be a number`);
@@ -240,6 +268,7 @@ export class ConnectorProcess {
       return;
     }
     this.#child = child;
+    trackGroup(child.pid);
     this.#state = 'running';
     let resolveExited!: () => void;
     this.#exited = new Promise<void>((resolve) => {
@@ -259,12 +288,14 @@ export class ConnectorProcess {
     });
     child.once('error', (error) => {
       if (spawned) return; // a kill that failed; 'close' still follows
+      if (child.pid !== undefined) runningGroups.delete(child.pid);
       this.#child = undefined;
       resolveExited();
       this.#afterFailure(error, startedAt);
     });
     child.once('close', (code, signal) => {
       if (!spawned) return;
+      if (child.pid !== undefined) runningGroups.delete(child.pid);
       this.#child = undefined;
       this.#lastExit = { code, signal };
       const expected = this.#state === 'stopping' || this.#state === 'stopped';

@@ -345,6 +345,8 @@ export class Sandbox {
   readonly #listeners = new Set<(event: SandboxEvent) => void>();
   #state: SandboxState = 'idle';
   #starting: Promise<void> | undefined;
+  /** The work of `start()` alone (without the clean-up after a failure): `stop()` waits for it. */
+  #startWork: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #broker: EmbeddedBroker | undefined;
   #brokerUrl: string | undefined;
@@ -466,15 +468,28 @@ export class Sandbox {
       return Promise.reject(new AioError('ERR_AIO_CLOSED', 'the sandbox was stopped'));
     this.#starting ??= (async () => {
       this.#state = 'starting';
+      const work = this.#start();
+      this.#startWork = work.catch(() => undefined);
       try {
-        await this.#start();
+        await work;
       } catch (error) {
         await this.stop();
         throw error;
       }
+      if (this.#state !== 'starting') {
+        // stop() was called meanwhile: it waited for this work and undid it
+        await this.stop();
+        throw new AioError('ERR_AIO_CLOSED', 'the sandbox was stopped while it was starting');
+      }
       this.#state = 'running';
     })();
     return this.#starting;
+  }
+
+  /** Gives up a start once `stop()` was called: what was started so far is undone by `stop()`. */
+  #throwIfStopped(): void {
+    if (this.#state !== 'starting')
+      throw new AioError('ERR_AIO_CLOSED', 'the sandbox was stopped while it was starting');
   }
 
   async #start(): Promise<void> {
@@ -490,6 +505,7 @@ export class Sandbox {
         logger: this.#logger,
       });
       this.#broker = broker;
+      this.#throwIfStopped();
       host = broker.host;
       port = broker.port;
       this.#brokerUrl = broker.url;
@@ -518,15 +534,20 @@ export class Sandbox {
     });
     this.#services = services;
     await services.connect();
+    this.#throwIfStopped();
     this.#adr = await startAdrService(services, { logger: this.#logger });
     this.#registry = await startSchemaRegistryService(services, { logger: this.#logger });
     const store = await startStateStoreService(services, { logger: this.#logger });
     this.#store = store;
+    this.#throwIfStopped();
     this.#broker?.onClientDisconnect((clientId) => {
       store.engine.removeClient(clientId);
     });
 
-    for (const server of options.sampleServers ?? []) await this.#startServer(server);
+    for (const server of options.sampleServers ?? []) {
+      await this.#startServer(server);
+      this.#throwIfStopped();
+    }
 
     const loaded = await this.#load();
     const assignment = this.#assign(loaded);
@@ -599,6 +620,7 @@ export class Sandbox {
     const adr = this.#adr;
     for (const [name, device] of loaded.devices) await adr.setDevice(name, device);
     for (const [name, asset] of loaded.assets) await adr.setAsset(name, asset);
+    this.#throwIfStopped();
     this.#definitions = loaded;
     this.#assignment = assignment;
     this.#emit({
@@ -609,6 +631,8 @@ export class Sandbox {
       changes: diffDefinitions(emptyDefinitions, loaded),
       warnings: [...loaded.warnings, ...assignment.warnings],
     });
+    // a listener of the event above may have called stop()
+    this.#throwIfStopped();
     for (const connector of this.#connectors.values()) connector.process.start();
     if (options.watch ?? true) this.#watch();
   }
@@ -853,6 +877,8 @@ export class Sandbox {
       const wasStarted = this.#state !== 'idle';
       this.#state = 'stopping';
       if (wasStarted) this.#emit({ type: 'stopping' });
+      // a start in progress gives up at its next step; what it started is closed below
+      await this.#startWork;
       clearTimeout(this.#reloadTimer);
       for (const watcher of this.#watchers.splice(0)) watcher.close();
       await this.#reloadChain;

@@ -3,6 +3,9 @@
  * waits), what is reported on the dataset's ADR status and health at once, what the MQTT
  * subscriber receives, and the recovery once the device behaves again.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startThermostatServer, type ThermostatServer } from '@aio-connector/devkit';
 import { eventually } from '@aio-connector/testing';
@@ -10,6 +13,7 @@ import {
   restAsset,
   restDataset,
   restDevice,
+  recordingLogger,
   startRestHarness,
   type RestHarness,
 } from './support/rest-harness.ts';
@@ -203,6 +207,63 @@ describe('RestConnector failures', () => {
       },
       { timeoutInMs: 20_000 },
     );
+    expect(harness.subscriber.messages).toHaveLength(0);
+  });
+
+  it('keeps secret query values of the dataSource out of body errors (malformed JSON, rejected content type)', async () => {
+    const server = createServer((request, response) => {
+      const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+      if (path === '/bad-json') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{"currentTemperature": ');
+      } else {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('72 F');
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onTestFinished(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => {
+            resolve();
+          });
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    const harness = await startRestHarness({
+      device: restDevice(`http://127.0.0.1:${port}`),
+      assets: restAsset([
+        restDataset('json', '/bad-json?api_key=SECRET-JSON-KEY&unit=F'),
+        restDataset('text', '/text?token=SECRET-TEXT-TOKEN'),
+      ]),
+    });
+    const { logger, records } = recordingLogger();
+    await harness.start({ logger, nonJson: 'reject', retry: { retries: 0 } });
+    await eventually(
+      () => {
+        expect(harness.datasetError('json')?.code).toBe('ERR_AIO_HTTP_INVALID_JSON');
+        expect(harness.datasetError('text')?.code).toBe('ERR_AIO_HTTP_CONTENT_TYPE');
+      },
+      { timeoutInMs: 20_000 },
+    );
+    const json = harness.datasetError('json')!;
+    const text = harness.datasetError('text')!;
+    // the URL is still named, with the secret values replaced
+    expect(json.message).toContain('/bad-json?api_key=%5Bredacted%5D&unit=F');
+    expect(text.message).toContain('/text?token=%5Bredacted%5D');
+    const reported = JSON.stringify([json, text]);
+    const logged = JSON.stringify(records, (_key, value: unknown) =>
+      value instanceof Error
+        ? { message: value.message, ...Object.fromEntries(Object.entries(value)) }
+        : value,
+    );
+    for (const secret of ['SECRET-JSON-KEY', 'SECRET-TEXT-TOKEN']) {
+      expect(reported).not.toContain(secret);
+      expect(logged).not.toContain(secret);
+    }
     expect(harness.subscriber.messages).toHaveLength(0);
   });
 });

@@ -155,6 +155,36 @@ describe('dataPointValue', () => {
     ).toBe('21.5 °C');
   });
 
+  it('decodes a text body in the charset its content type names (not only UTF-8)', () => {
+    const latin1 = new Uint8Array([0x32, 0x31, 0x2e, 0x35, 0x20, 0xb0, 0x43]); // "21.5 °C"
+    expect(
+      dataPointValue('t', {
+        kind: 'bytes',
+        bytes: latin1,
+        contentType: 'text/plain; charset=ISO-8859-1',
+      }),
+    ).toBe('21.5 °C');
+    // bytes that are not text in the declared (or default UTF-8) charset are still refused
+    expect(
+      isAioError(
+        thrown(() =>
+          dataPointValue('t', { kind: 'bytes', bytes: latin1, contentType: 'text/plain' }),
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      isAioError(
+        thrown(() =>
+          dataPointValue('t', {
+            kind: 'bytes',
+            bytes: latin1,
+            contentType: 'text/plain; charset=no-such-charset',
+          }),
+        ),
+      ),
+    ).toBe(true);
+  });
+
   it('refuses binary bodies, which cannot go into a JSON message', () => {
     const bytes: RestBody = {
       kind: 'bytes',

@@ -7,10 +7,7 @@ import {
   type Device,
 } from '@aio-connector/core';
 import { startThermostatEventServer } from '@aio-connector/devkit';
-import {
-  SseConnector,
-  type SseConnectorOptions,
-} from '@aio-connector/sse';
+import { SseConnector, type SseConnectorOptions } from '@aio-connector/sse';
 import { eventually, type ReceivedMessage } from '@aio-connector/testing';
 import {
   startConnectorSandbox,
@@ -341,6 +338,34 @@ describe('SseConnector end to end', () => {
     expect(subscriber.messages.map(text)).toEqual(['{"n":1}', '{"n":3}']);
     const requests = source.requests.filter((r) => r.path === '/events');
     expect(requests.map((r) => r.headers['last-event-id'])).toEqual([undefined, undefined]);
+  });
+
+  it('a saved last event id that cannot travel in a header (a line break) is dropped: the stream starts from now instead of stopping', async () => {
+    const { source, box } = await setup({ eventGroups: [alarmGroup] });
+    const saved: string[] = [];
+    const subscriber = await box.subscribe('sse/#');
+    await startConnector(box, {
+      resume: {
+        load: () => Promise.resolve('41\r\nX-Injected: yes'),
+        save: (_key, id) => {
+          saved.push(id);
+          return Promise.resolve();
+        },
+      },
+      resumeSaveIntervalInMs: 20,
+      slowRetryInMs: 300_000,
+    });
+    await source.waitForClients(1);
+    source.send({ event: 'alarm', data: { n: 1 } });
+    await subscriber.waitFor(1);
+    expect(subscriber.messages.map(text)).toEqual(['{"n":1}']);
+    const requests = source.requests.filter((r) => r.path === '/events');
+    expect(requests.map((r) => r.headers['last-event-id'])).toEqual([undefined]);
+    expect(requests[0]!.headers['x-injected']).toBeUndefined();
+    await eventually(() => {
+      expect(saved.at(-1)).toBe('1');
+    });
+    expect(eventStatus(box, 'alarms', 'alarm')?.error).toBeUndefined();
   });
 
   it('resumes from memory when an asset update restarts its streams', async () => {

@@ -1,4 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   AnonymousCredentials,
   CertificateCredentials,
@@ -25,6 +28,42 @@ async function server(options: Parameters<typeof startThermostatEventServer>[0] 
 }
 
 const quick = { reconnect: { minDelayInMs: 10, maxDelayInMs: 200 } };
+
+/** A plain node:http server answering every request with `listener`; closed after the test. */
+async function rawServer(listener: RequestListener): Promise<{ origin: string; requests: number }> {
+  const state = { origin: '', requests: 0 };
+  const http = createServer((request, response) => {
+    state.requests += 1;
+    listener(request, response);
+  });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  onTestFinished(
+    () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => {
+          resolve();
+        });
+      }),
+  );
+  state.origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return state;
+}
+
+/** The delays of the first `count` reconnections of a stream. */
+async function reconnectDelays(
+  harness: ReturnType<typeof runStream>,
+  count: number,
+): Promise<number[]> {
+  return harness.until(() => {
+    const delays = harness.states.flatMap(({ state }) =>
+      state.status === 'reconnecting' ? [state.delayInMs] : [],
+    );
+    expect(delays.length).toBeGreaterThanOrEqual(count);
+    return delays.slice(0, count);
+  });
+}
 
 describe('SseStream against a real SSE server', () => {
   it('delivers multi-line data joined with \\n, event names and ids; heartbeats keep it alive', async () => {
@@ -293,6 +332,43 @@ describe('SseStream against a real SSE server', () => {
     await harness.until(() => {
       expect(harness.messages()).toHaveLength(1);
     });
+  });
+
+  it('a server that answers only "retry: 0" and closes is not reconnected to in a tight loop', async () => {
+    const source = await rawServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end('retry: 0\n\n');
+    });
+    const harness = runStream(
+      source.origin,
+      {},
+      { url: '/events', reconnect: { minDelayInMs: 50, maxDelayInMs: 400, jitter: 0 } },
+    );
+    // the first reconnection is immediate, as the server asks; failing ones then back off
+    expect(await reconnectDelays(harness, 5)).toEqual([0, 50, 100, 200, 400]);
+    expect(harness.stream.stats.connections).toBeGreaterThanOrEqual(5);
+  });
+
+  it('"retry: 0" does not stop the backoff from growing while reconnections fail', async () => {
+    let first = true;
+    const source = await rawServer((_request, response) => {
+      if (first) {
+        first = false;
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end('retry: 0\nid: 1\ndata: x\n\n');
+      } else {
+        response.writeHead(503);
+        response.end();
+      }
+    });
+    const harness = runStream(
+      source.origin,
+      {},
+      { url: '/events', reconnect: { minDelayInMs: 50, maxDelayInMs: 400, jitter: 0 } },
+    );
+    expect(await reconnectDelays(harness, 5)).toEqual([0, 50, 100, 200, 400]);
+    expect(harness.messages().map((m) => m.data)).toEqual(['x']);
+    expect(harness.stream.stats.serverRetryInMs).toBe(0);
   });
 });
 

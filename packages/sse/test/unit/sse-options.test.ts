@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isAioError } from '@aio-connector/core';
 import {
   SseConnector,
+  SseStream,
   SseStreamError,
   createMemoryLastEventIdStore,
   createStateStoreLastEventIdStore,
@@ -189,6 +190,18 @@ describe('last event id stores', () => {
     expect(() => createStateStoreLastEventIdStore(client as never, { timeoutInMs: 0 })).toThrow(
       RangeError,
     );
+  });
+});
+
+describe('SseStream options', () => {
+  it('refuses a lastEventId that cannot be sent as the Last-Event-ID header', () => {
+    const source = {
+      address: 'http://127.0.0.1:8080',
+      client: () => Promise.reject(new Error('unused')),
+    };
+    for (const id of ['4\n2', '4\r2', '4\u00002'])
+      expect(() => new SseStream(source, { lastEventId: id })).toThrow(RangeError);
+    expect(new SseStream(source, { lastEventId: 'ü 42 ' }).lastEventId).toBe('ü 42 ');
   });
 });
 
