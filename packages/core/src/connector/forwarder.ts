@@ -235,14 +235,16 @@ export class Forwarder {
     const settlements: Promise<void>[] = [];
     for (const destination of request.destinations) {
       let settle!: (error?: AioError) => void;
-      settlements.push(
-        new Promise<void>((resolve, reject) => {
-          settle = (error) => {
-            if (error) reject(error);
-            else resolve();
-          };
-        }),
-      );
+      const settlement = new Promise<void>((resolve, reject) => {
+        settle = (error) => {
+          if (error) reject(error);
+          else resolve();
+        };
+      });
+      // a later destination may fail to queue (aborted while waiting for room): the ones already
+      // queued still settle, with nobody listening
+      settlement.catch(() => undefined);
+      settlements.push(settlement);
       const item: Item = {
         destination,
         request,
@@ -306,7 +308,7 @@ export class Forwarder {
       const item = entry.value;
       const started = performance.now();
       try {
-        await this.#send(item);
+        await this.#send(item, signal);
         this.#queue.done(entry);
         this.#sent += 1;
         this.#telemetry.recordForward(
@@ -319,12 +321,12 @@ export class Forwarder {
       } catch (error) {
         const failure = toForwardError(error, item.destination);
         item.attempts += 1;
+        if (signal.aborted && (failure.retryable || failure.code === 'ERR_AIO_ABORTED')) {
+          // shutting down: leave it to be dropped with the rest of the queue
+          this.#queue.release(entry);
+          return;
+        }
         if (failure.retryable) {
-          if (signal.aborted) {
-            // shutting down: leave it to be dropped with the rest of the queue
-            this.#queue.release(entry);
-            return;
-          }
           this.#telemetry.recordRetry({ 'aio.operation': 'forward' });
           const delay = computeBackoff(item.attempts, {
             minDelayInMs: this.#options.retry.minDelayInMs ?? 100,
@@ -343,7 +345,9 @@ export class Forwarder {
           try {
             await sleep(delay, signal);
           } catch {
-            // closing: put it back so close() can drain or discard it
+            // shutting down: put it back to be dropped with the rest of the queue
+            this.#queue.release(entry);
+            return;
           }
           this.#queue.release(entry);
           continue;
@@ -363,22 +367,28 @@ export class Forwarder {
     }
   }
 
-  async #send(item: Item): Promise<void> {
+  /** Sends one item; `signal` (shutdown) abandons a send that waits for a broker that is away. */
+  async #send(item: Item, signal: AbortSignal): Promise<void> {
     const { destination, request } = item;
     if (destination.target === 'BrokerStateStore') {
-      await (this.#stateStore as StateStoreWriter).set(destination.key, request.payload);
+      await (this.#stateStore as StateStoreWriter).set(destination.key, request.payload, {
+        signal,
+      });
       return;
     }
-    const result = await this.#client.publish({
-      topic: destination.topic,
-      payload: request.payload,
-      qos: destination.qos,
-      retain: destination.retain,
-      contentType: request.contentType ?? 'application/octet-stream',
-      payloadFormatIndicator: 0,
-      messageExpiryInterval: destination.messageExpiryInSeconds,
-      userProperties: item.userProperties,
-    });
+    const result = await this.#client.publish(
+      {
+        topic: destination.topic,
+        payload: request.payload,
+        qos: destination.qos,
+        retain: destination.retain,
+        contentType: request.contentType ?? 'application/octet-stream',
+        payloadFormatIndicator: 0,
+        messageExpiryInterval: destination.messageExpiryInSeconds,
+        userProperties: item.userProperties,
+      },
+      { signal },
+    );
     if (result.reasonCode >= 0x80) {
       const name = reasonNames[result.reasonCode] ?? 'error';
       throw new AioError(

@@ -463,3 +463,28 @@ describe('HealthReporter (deduplication and periodic re-send)', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('HealthReporter close', () => {
+  it('close() waits at most one message expiry for the sends queued while the broker is away, not one per send', async () => {
+    vi.useRealTimers();
+    const away = new RecordingClient();
+    // the broker is away: no PUBACK comes, the PUBLISH only ends when its signal aborts
+    away.publish = (_message, options) =>
+      new Promise((_, reject) => {
+        options?.signal?.addEventListener('abort', () => {
+          reject(new Error('aborted'));
+        });
+      });
+    const health = new HealthReporter(away, {
+      timeoutInMs: 1_000,
+      retry: { minDelayInMs: 10, maxDelayInMs: 10 },
+    });
+    // twelve components of one asset: their first reports queue one send each
+    for (let i = 0; i < 12; i++)
+      health.reportDataset('oven', 'rest', 'oven-asset', `d${i}`, { status: 'Available' }, 1);
+    const started = performance.now();
+    await health.close();
+    // one send per component, one after the other, would take 12 message expiries
+    expect(performance.now() - started).toBeLessThan(6_000);
+  });
+});

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { MqttClient, OutgoingMessage, PublishResult } from '@aio-connector/core';
-import { HybridLogicalClock } from '@aio-connector/core';
+import { AioError, HybridLogicalClock } from '@aio-connector/core';
 import {
   Forwarder,
   publishPacketSize,
@@ -235,5 +235,110 @@ describe('Forwarder', () => {
     const d = await forwarder.submit({ destinations: [mqtt('t')], payload: bytes('x') });
     forwarder.destroy();
     await expect(d.acknowledged).rejects.toMatchObject({ code: 'ERR_AIO_CLOSED' });
+  });
+});
+
+/** A client like `MqttSession` with the broker away: QoS 1 publishes wait for a PUBACK until aborted. */
+function brokerAwayClient() {
+  const published: OutgoingMessage[] = [];
+  const client: MqttClient = {
+    clientId: 'connector-1',
+    publish: (message, options = {}) =>
+      new Promise<PublishResult>((_resolve, reject) => {
+        published.push(message);
+        const { signal } = options;
+        if (signal?.aborted) {
+          reject(new AioError('ERR_AIO_ABORTED', 'publish was aborted'));
+          return;
+        }
+        signal?.addEventListener(
+          'abort',
+          () => {
+            reject(new AioError('ERR_AIO_ABORTED', 'publish was aborted'));
+          },
+          { once: true },
+        );
+      }),
+    subscribe: async () => ({ reasonCode: 0 }),
+    unsubscribe: async () => ({ reasonCode: 0 }),
+    onMessage: () => () => undefined,
+  };
+  return { client, published };
+}
+
+describe('Forwarder shutdown', () => {
+  it('close() returns after the drain timeout while a publish waits for a broker that is away', async () => {
+    const away = brokerAwayClient();
+    const forwarder = new Forwarder(away.client, new HybridLogicalClock(), {
+      ...fast,
+      drainTimeoutInMs: 50,
+    });
+    const { acknowledged } = await forwarder.submit({
+      destinations: [mqtt('t')],
+      payload: bytes('x'),
+    });
+    await vi.waitFor(() => {
+      expect(away.published).toHaveLength(1);
+    });
+    const closed = forwarder.close().then(() => 'closed' as const);
+    const outcome = await Promise.race([
+      closed,
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref()),
+    ]);
+    expect(outcome).toBe('closed');
+    // the message was not delivered: its delivery settles as dropped at close
+    await expect(acknowledged).rejects.toMatchObject({ code: 'ERR_AIO_CLOSED' });
+    expect(forwarder.stats()).toMatchObject({ queued: 0, sent: 0, failed: 0, dropped: 1 });
+  });
+
+  it('destroy() settles a message whose publish waits for a broker that is away', async () => {
+    const away = brokerAwayClient();
+    const forwarder = new Forwarder(away.client, new HybridLogicalClock(), fast);
+    const { acknowledged } = await forwarder.submit({
+      destinations: [mqtt('t')],
+      payload: bytes('x'),
+    });
+    await vi.waitFor(() => {
+      expect(away.published).toHaveLength(1);
+    });
+    forwarder.destroy();
+    await expect(acknowledged).rejects.toMatchObject({ code: 'ERR_AIO_CLOSED' });
+  });
+
+  it('a submit aborted while waiting for room does not leave an unhandled rejection for the destinations already queued', async () => {
+    const away = brokerAwayClient();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    onTestFinished(() => {
+      process.off('unhandledRejection', onUnhandled);
+    });
+    const forwarder = new Forwarder(away.client, new HybridLogicalClock(), {
+      ...fast,
+      maxQueueSize: 2,
+      maxInflight: 1,
+      overflow: 'block',
+      drainTimeoutInMs: 0,
+    });
+    // one message in flight (held by the broker), the queue then has room for one more
+    await forwarder.submit({ destinations: [mqtt('first')], payload: bytes('1') });
+    const controller = new AbortController();
+    // two destinations: the first fits, the second waits for room
+    const submitted = forwarder.submit(
+      { destinations: [mqtt('a'), mqtt('b')], payload: bytes('2') },
+      { signal: controller.signal },
+    );
+    await vi.waitFor(() => {
+      expect(forwarder.stats().queued).toBe(2);
+    });
+    controller.abort();
+    await expect(submitted).rejects.toMatchObject({ code: 'ERR_AIO_ABORTED' });
+    // closing drops what is queued, which settles the delivery of destination "a" as failed
+    await forwarder.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled).toEqual([]);
   });
 });

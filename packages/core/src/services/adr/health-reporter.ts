@@ -335,6 +335,8 @@ export class HealthReporter {
   readonly #inFlight = new Set<Promise<void>>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** After close, the sends still queued share this one deadline (one message expiry). */
+  #closeDeadline: AbortSignal | undefined;
 
   constructor(client: MqttClient, options: HealthReporterOptions = {}) {
     if (typeof client !== 'object' || client === null)
@@ -515,11 +517,13 @@ export class HealthReporter {
 
   /**
    * Stops the periodic re-send and retries, and waits for the sends already queued (each gets one
-   * more attempt). Later reports are ignored. Safe to call twice.
+   * more attempt; together they get at most `timeoutInMs`, so a broker that is away cannot hold
+   * close up). Later reports are ignored. Safe to call twice.
    */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#closeDeadline = AbortSignal.timeout(this.#timeoutInMs);
       this.#stopTimer();
       this.#controller.abort(new AioError('ERR_AIO_CLOSED', 'the health reporter was closed'));
     }
@@ -652,7 +656,7 @@ export class HealthReporter {
     const send = group.chain.then(async () => {
       // each attempt waits for its PUBACK at most as long as the message lives
       const attempt = async (): Promise<void> => {
-        const timeout = AbortSignal.timeout(this.#timeoutInMs);
+        const timeout = this.#closeDeadline ?? AbortSignal.timeout(this.#timeoutInMs);
         try {
           await sender.send(payload, { topicTokens: tokens, signal: timeout });
         } catch (error) {
