@@ -193,6 +193,8 @@ interface Element {
   readonly typeRef: string | undefined;
   readonly errors: ElementErrors;
   schema: SchemaReference | undefined;
+  /** Its run stopped: what the run still does (late forwards, acknowledgements) is not reported. */
+  retired: boolean;
 }
 
 interface DeviceEntry {
@@ -219,7 +221,12 @@ interface AssetEntry {
   statusWriting: Promise<void> | undefined;
   statusDirty: boolean;
   deleted: boolean;
+  /** Aborts the loading of the asset and the writing of its status (the asset is gone). */
+  readonly controller: AbortController;
 }
+
+/** How long ADR calls may take while assets are torn down on stop or leadership loss, in ms. */
+const teardownTimeoutInMs = 5_000;
 
 const elementId = (kind: 'dataset' | 'event', name: string, group?: string): string =>
   kind === 'dataset' ? `d:${name}` : `e:${group ?? ''}/${name}`;
@@ -378,9 +385,16 @@ export abstract class ConnectorBase {
         code = exitCodes.mqttFatal;
       }
     } catch (error) {
-      this.#logger.fatal({ err: error }, 'connector failed to start');
-      code = exitCodes.startupFailure;
+      // stopped (SIGTERM) while it was still starting, e.g. waiting for the broker: not a failure
+      const stopRequested = this.#stop.signal.aborted && this.#fatal === undefined;
+      if (!stopRequested) this.#logger.fatal({ err: error }, 'connector failed to start');
       await this.stop();
+      code =
+        this.#fatal !== undefined
+          ? exitCodes.mqttFatal
+          : stopRequested
+            ? exitCodes.ok
+            : exitCodes.startupFailure;
     } finally {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
@@ -435,7 +449,8 @@ export abstract class ConnectorBase {
       if (runtime) {
         await runtime.forwarder.close();
         await runtime.adr.close().catch(() => undefined);
-        await runtime.stateStore.close().catch(() => undefined);
+        // its UNSUBSCRIBEs wait for a broker that is away: closing the session ends them
+        await settleWithin(runtime.stateStore.close(), teardownTimeoutInMs);
         if (runtime.session) await runtime.session.close().catch(() => undefined);
       }
       await markNotReady({ logger: this.#logger }).catch(() => undefined);
@@ -465,10 +480,13 @@ export abstract class ConnectorBase {
 
   async #createRuntime(signal: AbortSignal | undefined): Promise<Runtime> {
     const options = this.#options;
+    // stop() gives up a start still waiting (for the mounts, for a broker that is down)
+    const abort =
+      signal === undefined ? this.#stop.signal : AbortSignal.any([signal, this.#stop.signal]);
     const settings =
       options.settings ??
       (await ConnectorSettings.fromEnvironment(process.env, {
-        ...(signal === undefined ? {} : { signal }),
+        signal: abort,
         logger: this.#logger,
       }));
     // run() logs JSON lines at the level of the Akri DIAGNOSTICS file when it names one
@@ -477,55 +495,78 @@ export abstract class ConnectorBase {
     const logger = this.#logger.child({ connector: settings.connectorId });
     this.#logger = logger;
     let session: MqttSession | undefined;
-    let mqtt: MqttClient;
-    if (options.mqttClient) mqtt = options.mqttClient;
-    else {
-      session = new MqttSession(settings.mqtt, { logger });
-      await session.connect(signal === undefined ? {} : { signal });
-      void session.closed.then((error) => {
-        if (error) this.#fail(error);
+    let adr: AdrClient | undefined;
+    let stateStore: StateStoreClient | undefined;
+    let forwarder: Forwarder | undefined;
+    try {
+      let mqtt: MqttClient;
+      if (options.mqttClient) mqtt = options.mqttClient;
+      else {
+        session = new MqttSession(settings.mqtt, { logger });
+        await session.connect({ signal: abort });
+        void session.closed.then((error) => {
+          if (error) this.#fail(error);
+        });
+        mqtt = session;
+      }
+      const hlc = new HybridLogicalClock();
+      adr = new AdrClient(mqtt, {
+        hlc,
+        logger,
+        ...(options.adrTimeoutInMs === undefined ? {} : { timeoutInMs: options.adrTimeoutInMs }),
+        ...(options.healthIntervalInMs === undefined
+          ? {}
+          : { healthIntervalInMs: options.healthIntervalInMs }),
       });
-      mqtt = session;
+      await adr.start({ signal: abort });
+      stateStore = new StateStoreClient(mqtt, { hlc, logger });
+      const telemetry =
+        options.telemetry && 'recordSample' in options.telemetry
+          ? options.telemetry
+          : await createTelemetry(options.telemetry ?? {});
+      const { maxQueueSize, overflow, maxInflight, drainTimeoutInMs } = options.forwarding ?? {};
+      forwarder = new Forwarder(mqtt, hlc, {
+        stateStore,
+        logger,
+        telemetry,
+        ...(maxQueueSize === undefined ? {} : { maxQueueSize }),
+        ...(overflow === undefined ? {} : { overflow }),
+        ...(maxInflight === undefined ? {} : { maxInflight }),
+        ...(drainTimeoutInMs === undefined ? {} : { drainTimeoutInMs }),
+      });
+      const registry =
+        options.schemas?.registry === false
+          ? undefined
+          : (options.schemas?.registry ??
+            schemaRegistryTarget(new SchemaRegistryClient(mqtt, { hlc, logger })));
+      const schemas = new SchemaManager({
+        ...(registry === undefined ? {} : { registry }),
+        ...(options.schemas?.mismatchPolicy === undefined
+          ? {}
+          : { mismatchPolicy: options.schemas.mismatchPolicy }),
+        logger,
+        telemetry,
+      });
+      return {
+        settings,
+        mqtt,
+        session,
+        hlc,
+        adr,
+        stateStore,
+        forwarder,
+        schemas,
+        telemetry,
+        logger,
+      };
+    } catch (error) {
+      // nothing of a runtime that could not be completed may stay open
+      forwarder?.destroy();
+      await stateStore?.close().catch(() => undefined);
+      await adr?.close().catch(() => undefined);
+      session?.destroy();
+      throw error;
     }
-    const hlc = new HybridLogicalClock();
-    const adr = new AdrClient(mqtt, {
-      hlc,
-      logger,
-      ...(options.adrTimeoutInMs === undefined ? {} : { timeoutInMs: options.adrTimeoutInMs }),
-      ...(options.healthIntervalInMs === undefined
-        ? {}
-        : { healthIntervalInMs: options.healthIntervalInMs }),
-    });
-    await adr.start();
-    const stateStore = new StateStoreClient(mqtt, { hlc, logger });
-    const telemetry =
-      options.telemetry && 'recordSample' in options.telemetry
-        ? options.telemetry
-        : await createTelemetry(options.telemetry ?? {});
-    const { maxQueueSize, overflow, maxInflight, drainTimeoutInMs } = options.forwarding ?? {};
-    const forwarder = new Forwarder(mqtt, hlc, {
-      stateStore,
-      logger,
-      telemetry,
-      ...(maxQueueSize === undefined ? {} : { maxQueueSize }),
-      ...(overflow === undefined ? {} : { overflow }),
-      ...(maxInflight === undefined ? {} : { maxInflight }),
-      ...(drainTimeoutInMs === undefined ? {} : { drainTimeoutInMs }),
-    });
-    const registry =
-      options.schemas?.registry === false
-        ? undefined
-        : (options.schemas?.registry ??
-          schemaRegistryTarget(new SchemaRegistryClient(mqtt, { hlc, logger })));
-    const schemas = new SchemaManager({
-      ...(registry === undefined ? {} : { registry }),
-      ...(options.schemas?.mismatchPolicy === undefined
-        ? {}
-        : { mismatchPolicy: options.schemas.mismatchPolicy }),
-      logger,
-      telemetry,
-    });
-    return { settings, mqtt, session, hlc, adr, stateStore, forwarder, schemas, telemetry, logger };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -592,7 +633,11 @@ export abstract class ConnectorBase {
           );
       }
     } finally {
-      if (client.isLeader) await client.resign().catch(() => undefined);
+      // resign so that a replica takes over at once; a broker that is away only delays the stop
+      if (client.isLeader)
+        await client
+          .resign({ signal: AbortSignal.timeout(teardownTimeoutInMs) })
+          .catch(() => undefined);
       await client.close().catch(() => undefined);
     }
   }
@@ -676,6 +721,7 @@ export abstract class ConnectorBase {
           statusWriting: undefined,
           statusDirty: false,
           deleted: false,
+          controller: new AbortController(),
         };
         device.assets.set(event.assetName, entry);
         const deviceReady = this.#chains.get(deviceKey) ?? Promise.resolve();
@@ -689,6 +735,8 @@ export abstract class ConnectorBase {
         const entry = this.#devices.get(deviceKey)?.assets.get(event.assetName);
         if (!entry) return;
         entry.deleted = true;
+        // stops a load still being retried; its status is not written any more
+        entry.controller.abort();
         entry.device.assets.delete(event.assetName);
         this.#enqueue(entry.key, () => this.#deleteAsset(runtime, entry, false));
         return;
@@ -698,6 +746,11 @@ export abstract class ConnectorBase {
 
   /** Runs `task` after the previous task of the same entity; errors are logged, never thrown. */
   #enqueue(key: string, task: () => Promise<void>): void {
+    void this.#chain(key, task);
+  }
+
+  /** {@link ConnectorBase.#enqueue}, resolving once the task has run. */
+  #chain(key: string, task: () => Promise<void>): Promise<void> {
     const previous = this.#chains.get(key) ?? Promise.resolve();
     const next = previous.then(task).catch((error: unknown) => {
       if (!(isAioError(error) && error.code === 'ERR_AIO_ABORTED'))
@@ -707,18 +760,17 @@ export abstract class ConnectorBase {
     void next.then(() => {
       if (this.#chains.get(key) === next) this.#chains.delete(key);
     });
+    return next;
   }
 
   async #teardownAll(runtime: Runtime): Promise<void> {
-    await Promise.all(this.#chains.values());
     const devices = [...this.#devices.values()];
+    // first stop what is still loading (a definition retried while ADR fails would never end on
+    // leadership loss) and every asset's work
+    for (const entry of devices) entry.controller.abort();
+    await Promise.all(this.#chains.values());
     this.#devices.clear();
-    await Promise.all(
-      devices.map((entry) => {
-        entry.controller.abort();
-        return this.#deleteDevice(runtime, entry, true);
-      }),
-    );
+    await Promise.all(devices.map((entry) => this.#deleteDevice(runtime, entry, true)));
     await Promise.all(this.#chains.values());
   }
 
@@ -788,24 +840,32 @@ export abstract class ConnectorBase {
 
   async #writeDeviceStatus(runtime: Runtime, entry: DeviceEntry): Promise<void> {
     const error = entry.problem ? toAdrConfigError(entry.problem, codeOf(entry.problem)) : null;
+    // a deleted device (or one torn down on stop or leadership loss) is not written any more
+    const signal = entry.controller.signal;
     try {
-      await runtime.adr.updateDeviceStatusWith(entry.deviceName, entry.endpointName, (current) =>
-        setDeviceEndpointStatus(
-          setConfigStatus(current, {
-            error: null,
-            lastTransitionTime: new Date().toISOString(),
-            ...(entry.device?.version === undefined ? {} : { version: entry.device.version }),
-          }),
-          entry.endpointName,
-          { error },
-        ),
+      await runtime.adr.updateDeviceStatusWith(
+        entry.deviceName,
+        entry.endpointName,
+        (current) =>
+          setDeviceEndpointStatus(
+            setConfigStatus(current, {
+              error: null,
+              lastTransitionTime: new Date().toISOString(),
+              ...(entry.device?.version === undefined ? {} : { version: entry.device.version }),
+            }),
+            entry.endpointName,
+            { error },
+          ),
+        { signal },
       );
     } catch (statusError) {
-      runtime.logger.warn(
-        { err: statusError, device: entry.deviceName },
-        'device status update failed',
-      );
+      if (!signal.aborted)
+        runtime.logger.warn(
+          { err: statusError, device: entry.deviceName },
+          'device status update failed',
+        );
     }
+    if (signal.aborted) return;
     runtime.adr.health.reportDeviceEndpoint(
       entry.deviceName,
       entry.endpointName,
@@ -843,10 +903,12 @@ export abstract class ConnectorBase {
   async #deleteDevice(runtime: Runtime, entry: DeviceEntry, unobserve: boolean): Promise<void> {
     const assets = [...entry.assets.values()];
     entry.assets.clear();
+    // each asset is deleted after what is queued for it (an update being applied), never during
     await Promise.all(
       assets.map((asset) => {
         asset.deleted = true;
-        return this.#deleteAsset(runtime, asset, unobserve);
+        if (!unobserve) asset.controller.abort();
+        return this.#chain(asset.key, () => this.#deleteAsset(runtime, asset, unobserve));
       }),
     );
     if (unobserve)
@@ -866,7 +928,10 @@ export abstract class ConnectorBase {
     return {
       deviceName: entry.deviceName,
       endpointName: entry.endpointName,
-      device: entry.device as Device,
+      // the latest definition: a device update that keeps the endpoint does not restart assets
+      get device() {
+        return entry.device as Device;
+      },
       endpoint,
       get configuration() {
         configuration ??= Object.freeze(configurationOf(endpoint));
@@ -891,7 +956,11 @@ export abstract class ConnectorBase {
 
   async #loadAsset(runtime: Runtime, entry: AssetEntry): Promise<void> {
     const { deviceName, endpointName } = entry.device;
-    const signal = AbortSignal.any([entry.device.controller.signal, this.#stop.signal]);
+    const signal = AbortSignal.any([
+      entry.controller.signal,
+      entry.device.controller.signal,
+      this.#stop.signal,
+    ]);
     let raw: unknown;
     try {
       raw = await retry(async () => {
@@ -948,20 +1017,36 @@ export abstract class ConnectorBase {
   }
 
   async #deleteAsset(runtime: Runtime, entry: AssetEntry, unobserve: boolean): Promise<void> {
-    await this.#stopAsset(entry);
-    for (const element of entry.elements.values()) runtime.schemas.delete(element.schemaKey);
-    const { deviceName, endpointName } = entry.device;
-    if (unobserve)
-      await runtime.adr
-        .setAssetUpdateNotifications(deviceName, endpointName, entry.assetName, 'Off', {
-          signal: AbortSignal.timeout(5_000),
-        })
-        .catch(() => undefined);
-    await entry.statusWriting;
-    runtime.adr.forgetAsset(deviceName, endpointName, entry.assetName);
+    // A deleted asset's status is not written any more (ADR no longer has it). On stop or
+    // leadership loss, a status write still in flight gets a few seconds, not the ADR client's
+    // retries against a broker that may be away.
+    if (!unobserve) entry.controller.abort();
+    const grace = unobserve
+      ? setTimeout(() => {
+          entry.controller.abort();
+        }, teardownTimeoutInMs)
+      : undefined;
+    grace?.unref();
+    try {
+      await this.#stopAsset(entry);
+      for (const element of entry.elements.values()) runtime.schemas.delete(element.schemaKey);
+      const { deviceName, endpointName } = entry.device;
+      if (unobserve)
+        await runtime.adr
+          .setAssetUpdateNotifications(deviceName, endpointName, entry.assetName, 'Off', {
+            signal: AbortSignal.timeout(teardownTimeoutInMs),
+          })
+          .catch(() => undefined);
+      await entry.statusWriting;
+    } finally {
+      clearTimeout(grace);
+    }
+    runtime.adr.forgetAsset(entry.device.deviceName, entry.device.endpointName, entry.assetName);
   }
 
   async #stopAsset(entry: AssetEntry): Promise<void> {
+    // what the stopped run still does (late forwards, acknowledgements) is not reported
+    for (const element of entry.elements.values()) element.retired = true;
     const run = entry.run;
     if (!run) return;
     entry.run = undefined;
@@ -972,7 +1057,8 @@ export abstract class ConnectorBase {
   async #startAsset(runtime: Runtime, entry: AssetEntry): Promise<void> {
     const device = entry.device;
     const asset = entry.asset;
-    if (entry.deleted || device.deleted || asset === undefined) return;
+    if (entry.deleted || device.deleted || device.controller.signal.aborted || asset === undefined)
+      return;
     if (device.device === undefined || device.problem !== undefined) {
       runtime.logger.info(
         { asset: entry.assetName },
@@ -1035,6 +1121,8 @@ export abstract class ConnectorBase {
           if (element.context) events.push(element.context);
         }
     }
+    // deleted (or torn down) while its datasets and events were being prepared
+    if (entry.deleted || device.controller.signal.aborted) return;
     this.#scheduleStatus(runtime, entry);
     if (entry.assetProblem !== undefined) {
       logger.warn({ err: entry.assetProblem }, 'asset definition is invalid; not served');
@@ -1080,6 +1168,7 @@ export abstract class ConnectorBase {
       typeRef: dataset.typeRef,
       errors: {},
       schema: undefined,
+      retired: false,
     };
     entry.elements.set(elementId('dataset', dataset.name), element);
     try {
@@ -1156,6 +1245,7 @@ export abstract class ConnectorBase {
       typeRef: event.typeRef,
       errors: {},
       schema: undefined,
+      retired: false,
     };
     entry.elements.set(elementId('event', event.name, group.name), element);
     try {
@@ -1222,6 +1312,9 @@ export abstract class ConnectorBase {
     };
     return {
       ...endpoint,
+      get device() {
+        return entry.device.device as Device;
+      },
       configuration: endpoint.configuration,
       readCredentials: (credentialOptions) => endpoint.readCredentials(credentialOptions),
       assetName: entry.assetName,
@@ -1262,11 +1355,13 @@ export abstract class ConnectorBase {
     const payload = toBytes(data);
     const userProperties = userPropertiesOf(options.userProperties);
     const signal = options.signal;
+    this.#checkServed(entry, element);
     const decision = await runtime.schemas.prepare(
       element.schemaKey,
       payload,
       signal === undefined ? {} : { signal },
     );
+    this.#checkServed(entry, element);
     if (decision.schema && decision.schema !== element.schema) {
       element.schema = decision.schema;
       this.#scheduleStatus(runtime, entry);
@@ -1341,6 +1436,15 @@ export abstract class ConnectorBase {
     }
   }
 
+  /** Throws `ERR_AIO_CLOSED` for a dataset or event that is no longer served. */
+  #checkServed(entry: AssetEntry, element: Element): void {
+    if (element.retired || entry.deleted)
+      throw new AioError(
+        'ERR_AIO_CLOSED',
+        `${element.kind} "${element.eventGroupName === undefined ? '' : `${element.eventGroupName}/`}${element.name}" of asset "${entry.assetName}" is no longer served (the asset was updated or deleted, or the connector stopped serving it)`,
+      );
+  }
+
   // -------------------------------------------------------------------------------------------
   // status and health
 
@@ -1351,6 +1455,7 @@ export abstract class ConnectorBase {
     where: keyof ElementErrors,
     error: Error | undefined,
   ): Promise<void> {
+    if (element.retired || entry.deleted) return;
     const before = firstError(element.errors);
     element.errors[where] = error;
     const after = firstError(element.errors);
@@ -1367,6 +1472,8 @@ export abstract class ConnectorBase {
     element: Element,
     health?: HealthReport,
   ): void {
+    // a late report would bring the health of a stopped or deleted element back for good
+    if (element.retired || entry.deleted) return;
     const error = firstError(element.errors);
     const report: HealthReport =
       health ??
@@ -1398,10 +1505,13 @@ export abstract class ConnectorBase {
 
   /** Writes the asset status soon; bursts of changes are coalesced into one write. */
   #scheduleStatus(runtime: Runtime, entry: AssetEntry): void {
+    // a deleted asset's status is not written: ADR no longer has it
+    if (entry.deleted) return;
     entry.statusDirty = true;
     if (entry.statusWriting) return;
+    const signal = entry.controller.signal;
     entry.statusWriting = (async () => {
-      while (entry.statusDirty) {
+      while (entry.statusDirty && !signal.aborted) {
         entry.statusDirty = false;
         try {
           await runtime.adr.updateAssetStatusWith(
@@ -1409,9 +1519,14 @@ export abstract class ConnectorBase {
             entry.device.endpointName,
             entry.assetName,
             (current) => this.#composeAssetStatus(entry, current),
+            { signal },
           );
         } catch (error) {
-          runtime.logger.warn({ err: error, asset: entry.assetName }, 'asset status update failed');
+          if (!signal.aborted)
+            runtime.logger.warn(
+              { err: error, asset: entry.assetName },
+              'asset status update failed',
+            );
         }
       }
       entry.statusWriting = undefined;
@@ -1500,6 +1615,19 @@ export abstract class ConnectorBase {
     else delete out['eventGroups'];
     return out;
   }
+}
+
+/** Waits for `promise` to settle, at most `ms`; never rejects. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 function firstError(errors: ElementErrors): Error | undefined {

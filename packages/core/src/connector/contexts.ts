@@ -105,7 +105,11 @@ interface DataContext {
   /** The registered message schema, once there is one. */
   readonly schema: SchemaReference | undefined;
   readonly logger: Logger;
-  /** Forwards data to this element's destinations. */
+  /**
+   * Forwards data to this element's destinations. Rejects with `ERR_AIO_CLOSED` once the element
+   * is no longer served (its asset was updated or deleted, leadership was lost, the connector is
+   * stopping): data that arrives after that is not forwarded.
+   */
   forward(data: ForwardData, options?: ForwardOptions): Promise<void>;
   /**
    * Reports a problem on this element's ADR status (and health `Unavailable`), or clears it with

@@ -82,8 +82,9 @@ export interface DatasetSampler {
  */
 export abstract class PollingTelemetryConnector extends ConnectorBase {
   constructor(options: ConnectorOptions = {}) {
+    // the asset's work ends when every dataset has stopped (and closed its sampler)
     super(options, (asset, signal, tools) =>
-      Promise.all(asset.datasets.map((ds) => this.#runDataset(ds, signal, tools))).then(
+      Promise.allSettled(asset.datasets.map((ds) => this.#runDataset(ds, signal, tools))).then(
         () => undefined,
       ),
     );
@@ -128,13 +129,19 @@ export abstract class PollingTelemetryConnector extends ConnectorBase {
       await dataset.reportError(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    const intervalInMs = sampler.samplingIntervalInMs ?? this.samplingIntervalOf(dataset);
-    dataset.logger.debug({ intervalInMs }, 'sampling started');
     try {
+      const intervalInMs = sampler.samplingIntervalInMs ?? this.samplingIntervalOf(dataset);
+      dataset.logger.debug({ intervalInMs }, 'sampling started');
       await runPeriodically(() => this.#tick(dataset, sampler, intervalInMs, signal, tools), {
         intervalInMs,
         signal,
       });
+    } catch (error) {
+      // e.g. a sampling interval that cannot be scheduled: this dataset only, on its status
+      if (!signal.aborted) {
+        dataset.logger.error({ err: error }, 'sampling stopped');
+        await dataset.reportError(error instanceof Error ? error : new Error(String(error)));
+      }
     } finally {
       try {
         await sampler.close?.();

@@ -243,6 +243,11 @@ export class SchemaManager {
         this.#telemetry.recordSchemaRegistration({ 'aio.schema.key': key }, true);
         this.#logger.info({ schemaKey: key, schema: reference }, 'message schema registered');
       } catch (error) {
+        if (signal?.aborted) {
+          // the forward that started it gave up: not the registry's failure; the next one retries
+          this.#logger.debug({ schemaKey: key }, 'message schema registration aborted');
+          return;
+        }
         entry.retryAt = performance.now() + this.#retryInMs;
         entry.lastProblem = new AioError(
           'ERR_AIO_SCHEMA_REGISTRATION',

@@ -488,3 +488,50 @@ describe('HealthReporter close', () => {
     expect(performance.now() - started).toBeLessThan(6_000);
   });
 });
+
+describe('HealthReporter while the broker is away', () => {
+  it('keeps one pending send per component however often its health changes while a send waits, and sends the latest health', async () => {
+    const held: { message: OutgoingMessage; release: () => void }[] = [];
+    const sent: OutgoingMessage[] = [];
+    const away = new RecordingClient();
+    // the broker holds every PUBACK until the test releases it
+    away.publish = (message) =>
+      new Promise((resolve) => {
+        held.push({
+          message,
+          release: () => {
+            sent.push(message);
+            resolve({ reasonCode: 0 });
+          },
+        });
+      });
+    const health = new HealthReporter(away, {
+      retry: { minDelayInMs: 10, maxDelayInMs: 10, jitter: 0 },
+    });
+    const flapping = (i: number) =>
+      i % 2 === 0
+        ? ({ status: 'Available' } as const)
+        : ({ status: 'Unavailable', message: `timeout ${i}`, reasonCode: 'Timeout' } as const);
+    for (let i = 0; i <= 51; i++)
+      health.reportDataset('oven', 'rest', 'oven-asset', 'temperature', flapping(i), 1);
+    await vi.advanceTimersByTimeAsync(0);
+    // the first send waits for its PUBACK; the changes made since then wait behind it
+    expect(held).toHaveLength(1);
+    while (held.length > 0) {
+      held.shift()!.release();
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    await health.flush();
+    const runtimeHealth = (message: OutgoingMessage) =>
+      (
+        JSON.parse(new TextDecoder().decode(message.payload)) as {
+          datasetRuntimeHealthEvent: { datasets: { runtimeHealth: { message?: string } }[] };
+        }
+      ).datasetRuntimeHealthEvent.datasets[0]!.runtimeHealth;
+    // the first report, then only the latest one: not fifty stale ones in a row
+    expect(sent).toHaveLength(2);
+    expect(runtimeHealth(sent[0]!)).toMatchObject({ status: 'Available' });
+    expect(runtimeHealth(sent[1]!)).toMatchObject({ status: 'Unavailable', message: 'timeout 51' });
+    await health.close();
+  });
+});

@@ -283,7 +283,11 @@ describe('Forwarder shutdown', () => {
     const closed = forwarder.close().then(() => 'closed' as const);
     const outcome = await Promise.race([
       closed,
-      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref()),
+      new Promise<'hung'>((resolve) => {
+        setTimeout(() => {
+          resolve('hung');
+        }, 10_000).unref();
+      }),
     ]);
     expect(outcome).toBe('closed');
     // the message was not delivered: its delivery settles as dropped at close

@@ -114,3 +114,37 @@ describe('SchemaManager', () => {
     expect(results.map((r) => r.schema?.name)).toEqual(['S1', 'S1']);
   });
 });
+
+describe('SchemaManager and aborted forwards', () => {
+  it('a registration given up because one forward was aborted is neither reported as a registry failure nor held back for the retry delay', async () => {
+    const calls: string[] = [];
+    const registry: SchemaRegistryTarget = {
+      register: (schema, options = {}) => {
+        calls.push(schema.version);
+        // the first registration is slow: its caller gives up before the registry answers
+        if (calls.length === 1)
+          return new Promise((_resolve, reject) => {
+            options.signal?.addEventListener(
+              'abort',
+              () => {
+                reject(new Error('register was aborted'));
+              },
+              { once: true },
+            );
+          });
+        return Promise.resolve({ namespace: 'ns', name: 'S', version: schema.version });
+      },
+    };
+    const schemas = new SchemaManager({ registry, registrationRetryInMs: 60_000 });
+    const controller = new AbortController();
+    const first = schemas.prepare('k', json({ t: 1 }), { signal: controller.signal });
+    controller.abort();
+    const aborted = await first;
+    expect(aborted.problem).toBeUndefined();
+    // the next forward (another caller, not aborted) registers at once
+    const next = await schemas.prepare('k', json({ t: 2 }));
+    expect(next).toMatchObject({ schema: { name: 'S' }, changed: true });
+    expect(next.problem).toBeUndefined();
+    expect(calls).toHaveLength(2);
+  });
+});

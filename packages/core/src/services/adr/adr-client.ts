@@ -744,20 +744,36 @@ export class AdrClient {
 
   /**
    * Stops: calls in progress reject with `ERR_AIO_CLOSED`, the health reporter stops, the
-   * notification and response subscriptions are removed. Safe to call twice.
+   * notification and response subscriptions are removed. Waits for the broker's answers at most
+   * `timeoutInMs` (an UNSUBSCRIBE waits for a broker that is away until it is back). Safe to call
+   * twice.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closeController.abort(this.#closedError('the ADR client'));
       await this.health.close();
-      const stops = [
+      const stops = Promise.allSettled([
         ...this.#receivers.map((receiver) => receiver.stop()),
         ...[...this.#invokers.values()].map((invoker) => invoker.stop()),
-      ];
-      const results = await Promise.allSettled(stops);
-      for (const result of results)
-        if (result.status === 'rejected')
-          this.#logger.debug({ err: result.reason as unknown }, 'unsubscribe failed while closing');
+      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(undefined);
+        }, this.#timeoutInMs);
+        timer.unref();
+      });
+      const results = await Promise.race([stops, timedOut]);
+      clearTimeout(timer);
+      if (results === undefined)
+        this.#logger.debug('the broker did not answer the unsubscribes in time while closing');
+      else
+        for (const result of results)
+          if (result.status === 'rejected')
+            this.#logger.debug(
+              { err: result.reason as unknown },
+              'unsubscribe failed while closing',
+            );
       this.#deviceListeners.clear();
       this.#assetListeners.clear();
     })();

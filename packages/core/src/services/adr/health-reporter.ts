@@ -106,6 +106,11 @@ interface Entry {
   failed: boolean;
   /** Counts the sends of this component, so that only the outcome of the latest one counts. */
   sends: number;
+  /**
+   * A send of this component waits behind another send of its group: it will carry the health
+   * current when it starts.
+   */
+  queued: boolean;
 }
 
 interface Group {
@@ -118,6 +123,8 @@ interface Group {
   chain: Promise<void>;
   /** A periodic re-send of this group is queued or running. */
   resending: boolean;
+  /** Sends of this group queued or running. */
+  sending: number;
 }
 
 const maxVersion = Number.MAX_SAFE_INTEGER;
@@ -303,7 +310,9 @@ function toRuntimeHealth(report: RuntimeHealthReport, version: number, now: numb
  * published with QoS 1 and message expiry = `timeoutInMs`. Reporting never blocks nor throws for a
  * failed send: sends run in the background, one at a time per device endpoint or asset, are
  * retried with backoff, and a final failure is logged; a component whose last send failed is sent
- * again on its next report even when nothing changed. `flush()` waits for the sends.
+ * again on its next report even when nothing changed. While a send waits behind another one (a
+ * slow or absent broker), later changes of its components do not queue more sends: it carries
+ * their latest health. `flush()` waits for the sends.
  *
  * @example
  * ```ts
@@ -592,6 +601,7 @@ export class HealthReporter {
         entries: new Map(),
         chain: Promise.resolve(),
         resending: false,
+        sending: 0,
       };
       this.#groups.set(key, group);
     }
@@ -611,12 +621,20 @@ export class HealthReporter {
       entry.paused ||
       entry.failed ||
       compareHealth(entry.health, health) === 'send';
-    const current: Entry = entry ?? { component, health, paused: false, failed: false, sends: 0 };
+    const current: Entry = entry ?? {
+      component,
+      health,
+      paused: false,
+      failed: false,
+      sends: 0,
+      queued: false,
+    };
     current.health = health;
     current.paused = false;
     if (entry === undefined) group.entries.set(entryKey, current);
     this.#startTimer();
-    if (!send) return;
+    // while the broker is away, changes do not pile up: the send already waiting carries this one
+    if (!send || current.queued) return;
     const event = eventOf(component);
     this.#enqueue(group, event, [{ component, health, entry: current }]).catch((error: unknown) => {
       this.#logger.warn(
@@ -637,15 +655,18 @@ export class HealthReporter {
   ): Promise<void> {
     const sender = this.#senders.get(event);
     if (sender === undefined) throw new TypeError(`unknown health event ${event}`);
-    const payload = healthPayload(event, group.assetName, items);
     const tokens = {
       'ex:deviceName': group.deviceName,
       'ex:inboundEndpointName': group.endpointName,
     };
     const signal = this.#controller.signal;
     const shouldRetry = this.#retry.shouldRetry ?? isRetryable;
+    // behind another send (a broker that is slow or away), this send will carry the latest health
+    const waits = group.sending > 0;
+    group.sending += 1;
     const sequence = items.map((item) => {
       item.entry.failed = false;
+      if (waits) item.entry.queued = true;
       return ++item.entry.sends;
     });
     const settle = (failed: boolean): void => {
@@ -654,6 +675,16 @@ export class HealthReporter {
       });
     };
     const send = group.chain.then(async () => {
+      // after a wait, the latest health of each component (the changes made meanwhile)
+      for (const item of items) item.entry.queued = false;
+      const payload = healthPayload(
+        event,
+        group.assetName,
+        items.map((item) => ({
+          component: item.component,
+          health: waits ? item.entry.health : item.health,
+        })),
+      );
       // each attempt waits for its PUBACK at most as long as the message lives
       const attempt = async (): Promise<void> => {
         const timeout = this.#closeDeadline ?? AbortSignal.timeout(this.#timeoutInMs);
@@ -687,6 +718,9 @@ export class HealthReporter {
       },
     );
     const tail = send.catch(() => undefined);
+    void tail.then(() => {
+      group.sending -= 1;
+    });
     group.chain = tail;
     this.#inFlight.add(tail);
     void tail.then(() => this.#inFlight.delete(tail));

@@ -435,7 +435,12 @@ export class AdrMountMonitor {
     }
   }
 
-  #watchDirectory(throwOnError = false): void {
+  /**
+   * Watches the directory when it can. With `throwIfMissing` (the first read, which retries until
+   * the mount appears) a missing directory throws; any other failure (ENOSPC: the node ran out of
+   * inotify watches) only leaves the periodic re-read.
+   */
+  #watchDirectory(throwIfMissing = false): void {
     if (!this.#options.watch || this.#watcher !== undefined || this.#state !== 'running') return;
     let watcher: FSWatcher;
     try {
@@ -443,7 +448,7 @@ export class AdrMountMonitor {
         this.#onChange();
       });
     } catch (error) {
-      if (throwOnError) throw error;
+      if (throwIfMissing && codeOf(error) === 'ENOENT') throw error;
       this.#logger.warn({ err: error }, 'cannot watch the directory; re-reading periodically');
       return;
     }
