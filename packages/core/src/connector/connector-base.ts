@@ -136,6 +136,11 @@ export interface ConnectorOptions {
   readonly telemetry?: TelemetryOptions | Telemetry;
   /** Maintain the readiness probe file. Default: true in `run()`, false otherwise. */
   readonly readiness?: boolean;
+  /**
+   * The longest a graceful `stop()` may take, in ms; past it, what is left is closed at once (the
+   * queue is dropped). Default: 20 000, inside Kubernetes' default 30 s termination grace period.
+   */
+  readonly stopTimeoutInMs?: number;
 }
 
 /** What the connector hands to the work of an asset besides its context. */
@@ -443,21 +448,47 @@ export abstract class ConnectorBase {
     this.#stopping ??= (async () => {
       this.#state = 'stopping';
       this.#stop.abort(new AioError('ERR_AIO_CLOSED', 'connector stopping'));
-      await this.#starting?.catch(() => undefined);
-      await this.#supervision;
-      const runtime = this.#runtime;
-      if (runtime) {
-        await runtime.forwarder.close();
-        await runtime.adr.close().catch(() => undefined);
-        // its UNSUBSCRIBEs wait for a broker that is away: closing the session ends them
-        await settleWithin(runtime.stateStore.close(), teardownTimeoutInMs);
-        if (runtime.session) await runtime.session.close().catch(() => undefined);
+      const graceful = this.#stopGracefully();
+      // every step waits a bounded time for an absent broker; together they must still fit in
+      // the pod's termination grace period, so past the deadline the rest is cut short
+      const deadline = this.#options.stopTimeoutInMs ?? 20_000;
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => {
+            resolve(true);
+          }, deadline);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      if (late) {
+        this.#logger.warn(
+          { stopTimeoutInMs: deadline },
+          'graceful stop took too long; closing at once',
+        );
+        this.#runtime?.forwarder.destroy();
+        this.#runtime?.session?.destroy();
+        await graceful;
       }
       await markNotReady({ logger: this.#logger }).catch(() => undefined);
       this.#state = 'stopped';
       this.#resolveClosed(this.#fatal);
     })();
     return this.#stopping;
+  }
+
+  async #stopGracefully(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    await this.#supervision;
+    const runtime = this.#runtime;
+    if (!runtime) return;
+    await runtime.forwarder.close();
+    await runtime.adr.close().catch(() => undefined);
+    // its UNSUBSCRIBEs wait for a broker that is away: closing the session ends them
+    await settleWithin(runtime.stateStore.close(), teardownTimeoutInMs);
+    if (runtime.session) await runtime.session.close().catch(() => undefined);
   }
 
   /** Stops at once: aborts everything and drops what is queued. */
