@@ -101,17 +101,35 @@ export async function subscribeOrThrow(
     );
 }
 
-/** Unsubscribes; a refused UNSUBSCRIBE (rejection or reason code >= 0x80) is an `mqtt error`. */
+/**
+ * Unsubscribes; a refused UNSUBSCRIBE (rejection or reason code >= 0x80) is an `mqtt error`, and
+ * so is no answer within `timeoutInMs` (default 10 s): components stop in bounded time even when
+ * the broker is away (the session would otherwise hold the UNSUBSCRIBE until it reconnects).
+ */
 export async function unsubscribeOrThrow(
   client: MqttClient,
   filter: string,
   commandName: string | undefined,
+  timeoutInMs = 10_000,
 ): Promise<void> {
   let reasonCode: number;
   try {
-    ({ reasonCode } = await client.unsubscribe(filter));
+    ({ reasonCode } = await raceSignal(
+      client.unsubscribe(filter),
+      AbortSignal.timeout(timeoutInMs),
+      `unsubscribe from '${filter}'`,
+      commandName,
+    ));
   } catch (error) {
-    throw mqttError(`unsubscribing from '${filter}' failed`, commandName, error, { filter });
+    const timedOut = isProtocolError(error) && error.kind === 'cancellation';
+    throw mqttError(
+      timedOut
+        ? `the broker did not answer the UNSUBSCRIBE from '${filter}' within ${timeoutInMs} ms`
+        : `unsubscribing from '${filter}' failed`,
+      commandName,
+      error,
+      { filter },
+    );
   }
   if (reasonCode >= 0x80)
     throw mqttError(

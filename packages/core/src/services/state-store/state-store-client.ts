@@ -27,6 +27,7 @@ import type {
 import { CommandInvoker, type CommandResponse } from '../../protocol/command-invoker.ts';
 import { parseHlc, sharedHybridLogicalClock, type HybridLogicalClock } from '../../protocol/hlc.ts';
 import { unsupportedContentType, type PayloadSerializer } from '../../protocol/serializers.ts';
+import { unsubscribeOrThrow } from '../../protocol/protocol-support.ts';
 import {
   encodeDelRequest,
   encodeGetRequest,
@@ -571,7 +572,12 @@ export class StateStoreClient {
     if (subscribing !== undefined) {
       try {
         await subscribing;
-        await this.#client.unsubscribe(this.notificationFilter);
+        await unsubscribeOrThrow(
+          this.#client,
+          this.notificationFilter,
+          undefined,
+          this.#timeoutInMs,
+        );
       } catch (error) {
         this.#logger.debug({ err: error }, 'unsubscribing from key notifications failed');
       }
