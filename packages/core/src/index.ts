@@ -479,6 +479,7 @@ export type {
   ForwardData,
   ForwardOptions,
   HealthReport,
+  StreamContext,
 } from './connector/contexts.ts';
 export {
   parseDurationInMs,

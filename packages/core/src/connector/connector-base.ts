@@ -25,6 +25,7 @@ import type {
   AssetEvent,
   AssetEventGroup,
   AssetStatus,
+  AssetStream,
   Device,
   InboundEndpoint,
 } from '../services/adr/models.ts';
@@ -55,6 +56,7 @@ import type {
   EndpointContext,
   EventContext,
   ForwardData,
+  StreamContext,
   ForwardOptions,
   HealthReport,
 } from './contexts.ts';
@@ -189,7 +191,7 @@ interface ElementErrors {
 }
 
 interface Element {
-  readonly kind: 'dataset' | 'event';
+  readonly kind: 'dataset' | 'event' | 'stream';
   readonly name: string;
   readonly eventGroupName?: string;
   readonly schemaKey: string;
@@ -233,8 +235,8 @@ interface AssetEntry {
 /** How long ADR calls may take while assets are torn down on stop or leadership loss, in ms. */
 const teardownTimeoutInMs = 5_000;
 
-const elementId = (kind: 'dataset' | 'event', name: string, group?: string): string =>
-  kind === 'dataset' ? `d:${name}` : `e:${group ?? ''}/${name}`;
+const elementId = (kind: 'dataset' | 'event' | 'stream', name: string, group?: string): string =>
+  kind === 'dataset' ? `d:${name}` : kind === 'stream' ? `s:${name}` : `e:${group ?? ''}/${name}`;
 
 function toBytes(data: ForwardData): Uint8Array {
   if (data instanceof Uint8Array) return data;
@@ -1107,12 +1109,12 @@ export abstract class ConnectorBase {
     entry.elements = new Map();
     const datasets: DatasetContext[] = [];
     const events: EventContext[] = [];
+    const streams: StreamContext[] = [];
     const assetContext = this.#assetContext(
       runtime,
       entry,
       endpointContext,
-      datasets,
-      events,
+      { datasets, events, streams },
       logger,
     );
     const tokens: DestinationTokens = {
@@ -1151,6 +1153,18 @@ export abstract class ConnectorBase {
           );
           if (element.context) events.push(element.context);
         }
+      for (const stream of asset.streams ?? []) {
+        const element = this.#prepareStream(
+          runtime,
+          entry,
+          assetContext,
+          stream,
+          tokens,
+          defaults,
+          logger,
+        );
+        if (element.context) streams.push(element.context);
+      }
     }
     // deleted (or torn down) while its datasets and events were being prepared
     if (entry.deleted || device.controller.signal.aborted) return;
@@ -1176,7 +1190,10 @@ export abstract class ConnectorBase {
       if (!signal.aborted) logger.error({ err: error }, 'asset work failed');
     });
     entry.run = { controller, task };
-    logger.info({ datasets: datasets.length, events: events.length }, 'asset available');
+    logger.info(
+      { datasets: datasets.length, events: events.length, streams: streams.length },
+      'asset available',
+    );
   }
 
   async #prepareDataset(
@@ -1327,12 +1344,81 @@ export abstract class ConnectorBase {
     }
   }
 
+  #prepareStream(
+    runtime: Runtime,
+    entry: AssetEntry,
+    assetContext: AssetContext,
+    stream: AssetStream,
+    tokens: DestinationTokens,
+    defaults: DestinationDefaults,
+    logger: Logger,
+  ): { context: StreamContext | undefined } {
+    const asset = entry.asset as Asset;
+    const source = `asset "${entry.assetName}" stream "${stream.name}"`;
+    const element: Element = {
+      kind: 'stream',
+      name: stream.name,
+      schemaKey: `${entry.key}_${stream.name}`,
+      destinations: [],
+      dataSource: undefined,
+      typeRef: stream.typeRef,
+      errors: {},
+      schema: undefined,
+      retired: false,
+    };
+    entry.elements.set(elementId('stream', stream.name), element);
+    try {
+      const configuration = Object.freeze({
+        ...configurationOf(asset, 'defaultStreamsConfiguration'),
+        ...configurationOf(stream),
+      });
+      const destinations = stream.destinations ?? asset.defaultStreamsDestinations ?? [];
+      if (destinations.length === 0)
+        throw new ConfigError(
+          `${source} has no destinations and the asset has no defaultStreamsDestinations`,
+          { source, field: 'destinations' },
+        );
+      (element as { destinations: readonly ResolvedDestination[] }).destinations =
+        resolveDestinations(destinations, { ...tokens, streamName: stream.name }, source, defaults);
+      runtime.schemas.define(element.schemaKey, undefined);
+      const context: StreamContext = {
+        name: stream.name,
+        stream,
+        asset: assetContext,
+        endpoint: assetContext.endpoint,
+        configuration,
+        get schema() {
+          return element.schema;
+        },
+        logger: logger.child({ stream: stream.name }),
+        forward: (data, options) => this.#forward(runtime, entry, element, data, options),
+        reportError: (error) => this.#setElementError(runtime, entry, element, 'sample', error),
+        reportHealth: (health) => {
+          this.#reportHealth(runtime, entry, element, health);
+        },
+      };
+      return { context };
+    } catch (error) {
+      element.errors.config = error instanceof Error ? error : new Error(String(error));
+      logger.warn({ err: error, stream: stream.name }, 'stream cannot be served');
+      this.#reportHealth(runtime, entry, element);
+      return { context: undefined };
+    }
+  }
+
   #assetContext(
     runtime: Runtime,
     entry: AssetEntry,
     endpoint: EndpointContext,
-    datasets: DatasetContext[],
-    events: EventContext[],
+    {
+      datasets,
+      events,
+      streams,
+    }: {
+      readonly datasets: readonly DatasetContext[];
+      readonly events: readonly EventContext[];
+      readonly streams: readonly StreamContext[];
+    },
     logger: Logger,
   ): AssetContext {
     const find = <T>(list: readonly T[], match: (item: T) => boolean, what: string): T => {
@@ -1352,6 +1438,7 @@ export abstract class ConnectorBase {
       asset: entry.asset as Asset,
       datasets,
       events,
+      streams,
       stateStore: runtime.stateStore,
       telemetry: runtime.telemetry,
       logger,
@@ -1362,6 +1449,9 @@ export abstract class ConnectorBase {
           (e) => e.eventGroupName === group && e.name === name,
           `event "${group}/${name}"`,
         ),
+      stream: (name) => find(streams, (d) => d.name === name, `stream "${name}"`),
+      forwardStream: (name, data, options) =>
+        find(streams, (d) => d.name === name, `stream "${name}"`).forward(data, options),
       forwardDataset: (name, data, options) =>
         find(datasets, (d) => d.name === name, `dataset "${name}"`).forward(data, options),
       forwardEvent: (group, name, data, options) =>
@@ -1426,7 +1516,7 @@ export abstract class ConnectorBase {
     const attributes = {
       'aio.device': device.deviceName,
       'aio.asset': entry.assetName,
-      [element.kind === 'dataset' ? 'aio.dataset' : 'aio.event']: element.name,
+      [`aio.${element.kind}`]: element.name,
     };
     if (element.kind === 'event') runtime.telemetry.recordEvent(attributes);
     const span = runtime.telemetry.startSpan(`forward ${element.name}`, attributes);
@@ -1522,6 +1612,15 @@ export abstract class ConnectorBase {
         report,
         version,
       );
+    else if (element.kind === 'stream')
+      runtime.adr.health.reportStream(
+        deviceName,
+        endpointName,
+        entry.assetName,
+        element.name,
+        report,
+        version,
+      );
     else
       runtime.adr.health.reportEvent(
         deviceName,
@@ -1607,6 +1706,11 @@ export abstract class ConnectorBase {
           code: 'InvalidDefinition',
           message: issue.message,
         });
+      if (scope.kind === 'stream' && scope.streamName !== undefined)
+        issueErrors.set(elementId('stream', scope.streamName), {
+          code: 'InvalidDefinition',
+          message: issue.message,
+        });
       if (scope.kind === 'eventGroup')
         for (const name of scope.eventNames)
           issueErrors.set(elementId('event', name, scope.eventGroupName), {
@@ -1618,6 +1722,10 @@ export abstract class ConnectorBase {
     for (const [id, error] of issueErrors)
       if (id.startsWith('d:') && !datasets.some((d) => `d:${d.name}` === id))
         datasets.push({ name: id.slice(2), error });
+    const streams = elements.filter((e) => e.kind === 'stream').map(entryOf);
+    for (const [id, error] of issueErrors)
+      if (id.startsWith('s:') && !streams.some((d) => `s:${d.name}` === id))
+        streams.push({ name: id.slice(2), error });
     const groups = new Map<string, { name: string; events: ReturnType<typeof entryOf>[] }>();
     for (const element of elements.filter((e) => e.kind === 'event')) {
       const group = element.eventGroupName as string;
@@ -1644,6 +1752,8 @@ export abstract class ConnectorBase {
     else delete out['datasets'];
     if (groups.size > 0) out['eventGroups'] = [...groups.values()];
     else delete out['eventGroups'];
+    if (streams.length > 0) out['streams'] = streams;
+    else delete out['streams'];
     return out;
   }
 }

@@ -15,6 +15,7 @@ import type {
   AssetDataset,
   AssetEvent,
   AssetEventGroup,
+  AssetStream,
   Device,
   InboundEndpoint,
 } from '../services/adr/models.ts';
@@ -74,6 +75,8 @@ export interface AssetContext extends EndpointContext {
   readonly datasets: readonly DatasetContext[];
   /** The events that passed validation, in definition order. */
   readonly events: readonly EventContext[];
+  /** The streams that passed validation, in definition order. */
+  readonly streams: readonly StreamContext[];
   /** The dataset named `name`. Throws a `RangeError` for an unknown name. */
   dataset(name: string): DatasetContext;
   /**
@@ -85,6 +88,8 @@ export interface AssetContext extends EndpointContext {
   readonly telemetry: Telemetry;
   /** The event `eventName` of group `eventGroupName`. Throws a `RangeError` for an unknown one. */
   event(eventGroupName: string, eventName: string): EventContext;
+  /** The stream named `name`. Throws a `RangeError` for an unknown name. */
+  stream(name: string): StreamContext;
   /** Forwards data sampled for a dataset to its destinations. */
   forwardDataset(datasetName: string, data: ForwardData, options?: ForwardOptions): Promise<void>;
   /** Forwards data received for an event to its destinations. */
@@ -94,6 +99,8 @@ export interface AssetContext extends EndpointContext {
     data: ForwardData,
     options?: ForwardOptions,
   ): Promise<void>;
+  /** Forwards data of a stream to its destinations (or the asset's default stream destinations). */
+  forwardStream(streamName: string, data: ForwardData, options?: ForwardOptions): Promise<void>;
 }
 
 /** The part shared by dataset and event contexts. */
@@ -134,6 +141,13 @@ export interface EventContext extends DataContext {
   readonly eventGroupName: string;
   readonly eventGroup: AssetEventGroup;
   readonly event: AssetEvent;
+  /** Shortcut for `asset.endpoint`. */
+  readonly endpoint: InboundEndpoint;
+}
+
+/** A stream of an available asset (continuous data such as a video or waveform feed). */
+export interface StreamContext extends DataContext {
+  readonly stream: AssetStream;
   /** Shortcut for `asset.endpoint`. */
   readonly endpoint: InboundEndpoint;
 }

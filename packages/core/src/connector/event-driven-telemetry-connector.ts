@@ -98,6 +98,7 @@ export abstract class EventDrivenTelemetryConnector extends ConnectorBase {
         } as const;
         for (const event of asset.events) event.reportHealth(health);
         for (const dataset of asset.datasets) dataset.reportHealth(health);
+        for (const stream of asset.streams) stream.reportHealth(health);
         try {
           await sleep(delayInMs, signal);
         } catch {

@@ -304,6 +304,75 @@ describe('data that is not valid for its destination', () => {
 });
 
 describe('EventDrivenTelemetryConnector', () => {
+  it('forwards stream data to the stream destinations (or the asset default) and reports stream status', async () => {
+    const asset: Asset = {
+      deviceRef: { deviceName: 'dev', endpointName: 'ep' },
+      uuid: 'asset-uuid',
+      defaultStreamsDestinations: [
+        { target: 'Mqtt', configuration: { topic: 'streams/{streamName}' } },
+      ],
+      streams: [
+        { name: 'vibration', typeRef: 'dtmi:x:vibration;1' },
+        {
+          name: 'camera',
+          destinations: [{ target: 'Mqtt', configuration: { topic: 'video/{assetName}' } }],
+        },
+        { name: 'broken', destinations: [{ target: 'Mqtt', configuration: { topic: 'bad/#' } }] },
+      ],
+    };
+    class Streams extends EventDrivenTelemetryConnector {
+      protected override async whileAssetAvailable(
+        ctx: AssetContext,
+        { signal }: { signal: AbortSignal },
+      ) {
+        expect(ctx.streams.map((s) => s.name)).toEqual(['vibration', 'camera']);
+        await ctx.forwardStream('vibration', { rms: 0.42 });
+        await ctx
+          .stream('camera')
+          .forward(new Uint8Array([0xff, 0xd8, 0xff]), { contentType: 'image/jpeg' });
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      }
+    }
+    sandbox = await startConnectorSandbox({ devices: { dev: device }, assets: { machine: asset } });
+    const subscriber = await sandbox.subscribe('#');
+    const connector = new Streams({
+      settings: await sandbox.settingsFor('connector-0'),
+      ...fastOptions,
+    });
+    stoppables.push(connector);
+    await connector.start();
+    await eventually(() => {
+      expect(
+        subscriber.messages.filter(
+          (m) => m.topic === 'streams/vibration' || m.topic === 'video/machine',
+        ),
+      ).toHaveLength(2);
+    });
+    const vibration = subscriber.messages.find((m) => m.topic === 'streams/vibration')!;
+    const props = new Map(vibration.userProperties);
+    expect(props.get('type')).toBe('Stream/dtmi:x:vibration;1');
+    expect(props.get('subject')).toBe('machine/vibration');
+    const camera = subscriber.messages.find((m) => m.topic === 'video/machine')!;
+    expect([...camera.payload]).toEqual([0xff, 0xd8, 0xff]);
+    expect(camera.contentType).toBe('image/jpeg');
+    await eventually(() => {
+      const streams = new Map(
+        sandbox!.adr.assetStatus('machine')?.streams?.map((s) => [s.name, s]),
+      );
+      expect(streams.get('vibration')?.messageSchemaReference).toBeDefined();
+      expect(streams.get('camera')?.error).toBeUndefined();
+      expect(streams.get('broken')?.error?.message).toMatch(
+        /destinations\[0\]\.configuration\.topic/,
+      );
+    });
+    await eventually(() => {
+      const health = sandbox!.adr.health().flatMap((h) => h.entries);
+      expect(
+        health.some((e) => e.streamName === 'vibration' && e.runtimeHealth.status === 'Available'),
+      ).toBe(true);
+    });
+  });
+
   it('restarts whileAssetAvailable with backoff when it throws, and reports it as health', async () => {
     const asset: Asset = {
       deviceRef: { deviceName: 'dev', endpointName: 'ep' },
