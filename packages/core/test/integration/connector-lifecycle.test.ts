@@ -330,7 +330,9 @@ describe('EventDrivenTelemetryConnector', () => {
         await ctx
           .stream('camera')
           .forward(new Uint8Array([0xff, 0xd8, 0xff]), { contentType: 'image/jpeg' });
-        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        await new Promise((resolve) => {
+          signal.addEventListener('abort', resolve, { once: true });
+        });
       }
     }
     sandbox = await startConnectorSandbox({ devices: { dev: device }, assets: { machine: asset } });
